@@ -1,0 +1,174 @@
+"""The event envelope and the six events of docintake.
+
+Every event travels whole as the JSON body of one message. Consumers ignore
+fields they do not know (a newer producer must not break an older consumer)
+and reject events that miss a required field.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID, uuid4, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DocumentRef(Model):
+    """One uploaded document: where its bytes are and what the uploader said of it."""
+
+    document_id: UUID
+    filename: str
+    size: int
+    sha256: str
+    content_type: str = "application/octet-stream"
+    bucket: str
+    key: str
+    metadata: dict[str, Any] = {}
+
+
+class Event(Model):
+    """The envelope shared by every event."""
+
+    routing_key: ClassVar[str]
+
+    event_id: UUID = Field(default_factory=uuid4)
+    event_type: str
+    schema_version: int = 1
+    occurred_at: datetime = Field(default_factory=utcnow)
+    batch_id: UUID
+    document_id: UUID | None = None
+    data: Model
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+# ----- data of each event -----
+
+
+class BatchCreatedData(Model):
+    documents: list[DocumentRef]
+    warnings: list[str] = []
+
+
+class DocumentQueuedData(Model):
+    document: DocumentRef
+    attempt: int = 1
+
+
+class Timings(Model):
+    fetch_ms: float = 0
+    parse_ms: float = 0
+    write_ms: float = 0
+    total_ms: float = 0
+
+
+class DocumentIngestedData(Model):
+    filename: str
+    sha256: str
+    detected_type: str
+    pages: int
+    chunks: int
+    characters: int
+    timings: Timings = Timings()
+    attempt: int = 1
+
+
+class DocumentFailedData(Model):
+    filename: str
+    error_code: str
+    message: str
+    retryable: bool = False
+    attempts: int = 1
+    attempt: int = 1
+
+
+class BatchCompletedData(Model):
+    status: Literal["completed", "partial_failure", "failed", "cancelled"]
+    total_documents: int
+    processed_count: int
+    failed_count: int
+    cancelled_count: int = 0
+    completed_at: datetime
+    processing_time_seconds: float
+
+
+class BatchCancelledData(Model):
+    reason: str = "cancelled by request"
+
+
+# ----- the events -----
+
+
+class BatchCreated(Event):
+    routing_key: ClassVar[str] = "batch.created"
+    event_type: Literal["docintake.batch.created"] = "docintake.batch.created"
+    data: BatchCreatedData
+
+
+class DocumentQueued(Event):
+    routing_key: ClassVar[str] = "document.queued"
+    event_type: Literal["docintake.document.queued"] = "docintake.document.queued"
+    document_id: UUID
+    data: DocumentQueuedData
+
+
+class DocumentIngested(Event):
+    routing_key: ClassVar[str] = "document.ingested"
+    event_type: Literal["docintake.document.ingested"] = "docintake.document.ingested"
+    document_id: UUID
+    data: DocumentIngestedData
+
+
+class DocumentFailed(Event):
+    routing_key: ClassVar[str] = "document.failed"
+    event_type: Literal["docintake.document.failed"] = "docintake.document.failed"
+    document_id: UUID
+    data: DocumentFailedData
+
+
+class BatchCompleted(Event):
+    routing_key: ClassVar[str] = "batch.completed"
+    event_type: Literal["docintake.batch.completed"] = "docintake.batch.completed"
+    data: BatchCompletedData
+
+    @staticmethod
+    def id_for(batch_id: UUID) -> UUID:
+        """The one event id a batch's completion carries, so that a re-publish is a duplicate."""
+        return uuid5(batch_id, "batch.completed")
+
+
+class BatchCancelled(Event):
+    routing_key: ClassVar[str] = "batch.cancelled"
+    event_type: Literal["docintake.batch.cancelled"] = "docintake.batch.cancelled"
+    data: BatchCancelledData = BatchCancelledData()
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    BatchCreated,
+    DocumentQueued,
+    DocumentIngested,
+    DocumentFailed,
+    BatchCompleted,
+    BatchCancelled,
+)
+
+AnyEvent = Annotated[
+    BatchCreated | DocumentQueued | DocumentIngested | DocumentFailed | BatchCompleted | BatchCancelled,
+    Field(discriminator="event_type"),
+]
+_any_event: TypeAdapter[Event] = TypeAdapter(AnyEvent)
+
+
+def parse_event(body: bytes | str | dict[str, Any]) -> Event:
+    """Turn a message body into its event; raises pydantic.ValidationError when it is not one."""
+    if isinstance(body, dict):
+        return _any_event.validate_python(body)
+    return _any_event.validate_json(body)

@@ -1,0 +1,78 @@
+"""The RabbitMQ adapter every service shares: one broker shape, one topology, one way to publish."""
+
+import asyncio
+import logging
+
+from faststream.rabbit import Channel, RabbitBroker
+
+from docintake.contracts.events import Event
+from docintake.contracts.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    EVENTS_EXCHANGE,
+    INGESTOR_EXTRA_BINDINGS,
+    INGESTOR_QUEUE,
+    STATUS_EXTRA_BINDINGS,
+    STATUS_QUEUE,
+)
+
+PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+def make_broker(url: str, *, prefetch: int | None = None, graceful_timeout: float = 30.0) -> RabbitBroker:
+    """A broker that publishes with confirms and raises on unroutable (returned) messages.
+
+    FastStream's two log lines per message go out at DEBUG, below the services' usual level.
+    """
+    return RabbitBroker(
+        url,
+        default_channel=Channel(prefetch_count=prefetch, publisher_confirms=True, on_return_raises=True),
+        logger=logging.getLogger("docintake.broker"),
+        log_level=logging.DEBUG,
+        graceful_timeout=graceful_timeout,
+        reconnect_interval=1.0,
+        app_id="docintake",
+    )
+
+
+async def declare_topology(broker: RabbitBroker) -> None:
+    """Declare the exchanges, the work queues and their bindings; declaring twice is harmless.
+
+    Every service declares the whole topology, so no publish is unroutable just because
+    the consuming service has not started yet.
+    """
+    events = await broker.declare_exchange(EVENTS_EXCHANGE)
+    dead_letters = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
+    dlq = await broker.declare_queue(DEAD_LETTER_QUEUE)
+    await dlq.bind(dead_letters, routing_key="#")
+    for queue, extra_keys in ((INGESTOR_QUEUE, INGESTOR_EXTRA_BINDINGS), (STATUS_QUEUE, STATUS_EXTRA_BINDINGS)):
+        declared = await broker.declare_queue(queue)
+        for key in (queue.routing(), *extra_keys):
+            await declared.bind(events, routing_key=key)
+
+
+async def publish(broker: RabbitBroker, event: Event) -> None:
+    """Publish one event persistent and mandatory; returns once the broker confirmed it."""
+    await broker.publish(
+        event.to_json(),
+        exchange=EVENTS_EXCHANGE,
+        routing_key=event.routing_key,
+        persist=True,
+        mandatory=True,
+        message_id=str(event.event_id),
+        message_type=event.event_type,
+        content_type="application/json",
+        timeout=PUBLISH_TIMEOUT_SECONDS,
+    )
+
+
+async def publish_all(broker: RabbitBroker, events: list[Event], in_flight: int = 64) -> None:
+    """Publish many events with up to `in_flight` unconfirmed at once; raises if any is not confirmed."""
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(event: Event) -> None:
+        async with gate:
+            await publish(broker, event)
+
+    await asyncio.gather(*(one(event) for event in events))
+

@@ -1,0 +1,53 @@
+"""Fixtures shared by every test: the real servers, found or started once per session."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from docintake.contracts.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # so tests can import tests.support
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def native_servers(*args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "deploy" / "native" / "servers.py"), *args], check=True)
+
+
+def start_containers() -> Settings:  # pragma: no cover - only where a Docker engine answers
+    from testcontainers.minio import MinioContainer
+    from testcontainers.neo4j import Neo4jContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    rabbit = RabbitMqContainer("rabbitmq:3.13-management").start()
+    minio = MinioContainer().start()
+    neo4j = Neo4jContainer("neo4j:5.26-community").start()
+    minio_config = minio.get_config()
+    os.environ.update(
+        DOCINTAKE_RABBITMQ_URL=f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}/",
+        DOCINTAKE_MINIO_ENDPOINT=minio_config["endpoint"],
+        DOCINTAKE_MINIO_ACCESS_KEY=minio_config["access_key"],
+        DOCINTAKE_MINIO_SECRET_KEY=minio_config["secret_key"],
+        DOCINTAKE_NEO4J_URI=neo4j.get_connection_url(),
+        DOCINTAKE_NEO4J_PASSWORD=neo4j.password,
+    )
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings pointing at running servers: native ones by default, containers where Docker answers."""
+    if os.environ.get("DOCINTAKE_TEST_SERVERS") != "native" and docker_answers():
+        return start_containers()
+    native_servers("start")
+    return Settings()
