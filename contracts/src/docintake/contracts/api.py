@@ -1,0 +1,61 @@
+"""The HTTP API's shared shapes: the error envelope and the batch status documents."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+BatchState = Literal["in_progress", "completed", "partial_failure", "failed", "cancelled"]
+TERMINAL_STATES: frozenset[str] = frozenset({"completed", "partial_failure", "failed", "cancelled"})
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer: {"error": {"code": "BATCH_TOO_LARGE", "message": "..."}}."""
+
+    error: ErrorDetail
+
+
+class FailedDocument(BaseModel):
+    document_id: UUID | None = None
+    filename: str
+    error: str
+    error_code: str | None = None
+
+
+class BatchStatus(BaseModel):
+    batch_id: UUID
+    status: BatchState
+    total_documents: int
+    processed_count: int
+    failed_count: int
+    cancelled_count: int = 0
+    pending_count: int = 0
+    failed_documents: list[FailedDocument] = []
+    created_at: datetime | None = None
+    estimated_completion_time: datetime | None = None
+    completed_at: datetime | None = None
+    processing_time_seconds: float | None = None
+
+
+class BatchPage(BaseModel):
+    batches: list[BatchStatus]
+    next_cursor: str | None = None
+
+
+class BatchAccepted(BaseModel):
+    batch_id: UUID
+    total_documents: int
+    status: Literal["in_progress"] = "in_progress"
+    message: str
+    warnings: list[str] = []
+
+
+class PendingBytes(BaseModel):
+    pending_bytes: int
+    pending_documents: int

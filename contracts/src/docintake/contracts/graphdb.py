@@ -1,0 +1,15 @@
+"""The Neo4j driver as every service opens it."""
+
+from neo4j import AsyncDriver, AsyncGraphDatabase
+
+from docintake.contracts.settings import Settings
+
+
+def open_driver(settings: Settings) -> AsyncDriver:
+    return AsyncGraphDatabase.driver(
+        settings.neo4j_uri,
+        auth=(settings.neo4j_user, settings.neo4j_password),
+        max_connection_pool_size=50,
+        connection_acquisition_timeout=10,
+        connection_timeout=5,
+    )

@@ -1,0 +1,70 @@
+"""FastAPI pieces both HTTP services share: the error envelope on every error, and X-API-Key auth."""
+
+import hmac
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from docintake.contracts.api import ErrorBody, ErrorDetail
+from docintake.contracts.logging import get_logger
+
+log = get_logger(__name__)
+
+STATUS_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+                413: "FILE_TOO_LARGE", 422: "INVALID_REQUEST", 503: "SERVICE_UNAVAILABLE"}
+
+
+class ApiError(Exception):
+    """An error the client is meant to read: it becomes {"error": {"code", "message"}}."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves in the design's envelope; an unexpected one never shows its trace."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
+        return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error_response(422, "INVALID_REQUEST", f"{where}: {first.get('msg')}".strip(": "))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged")
+
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def api_key_guard(keys: Callable[[], list[str]]) -> Callable:
+    """A dependency that accepts a request only with one of the configured keys (compared in constant time)."""
+
+    async def require_api_key(api_key: str | None = Security(_api_key_header)) -> str:
+        given = (api_key or "").encode()
+        if not any(hmac.compare_digest(given, key.encode()) for key in keys()):
+            raise ApiError(401, "UNAUTHORIZED", "Missing or invalid X-API-Key header")
+        return api_key or ""
+
+    return require_api_key

@@ -1,0 +1,55 @@
+"""A plain AMQP listener on its own exclusive queue bound to docintake.events, as any subscriber would bind."""
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+
+import aio_pika
+
+from docintake.contracts.topology import EXCHANGE_NAME
+
+
+class EventListener:
+    def __init__(self, queue: aio_pika.abc.AbstractQueue):
+        self._queue = queue
+        self.events: list[dict] = []
+
+    async def collect(self, until, timeout: float = 30.0) -> list[dict]:
+        """Gather events until `until(events)` holds; fails the test on timeout."""
+        async def pump() -> None:
+            while not until(self.events):
+                message = await self._queue.get(fail=False)
+                if message is None:
+                    await asyncio.sleep(0.05)
+                    continue
+                await message.ack()
+                self.events.append(json.loads(message.body))
+
+        await asyncio.wait_for(pump(), timeout)
+        return self.events
+
+    async def quiet_for(self, seconds: float) -> list[dict]:
+        """Everything that arrives within `seconds`."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            message = await self._queue.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+                continue
+            await message.ack()
+            self.events.append(json.loads(message.body))
+        return self.events
+
+
+@asynccontextmanager
+async def listen(url: str, *routing_keys: str):
+    connection = await aio_pika.connect_robust(url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(EXCHANGE_NAME, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        for key in routing_keys or ("#",):
+            await queue.bind(exchange, routing_key=key)
+        yield EventListener(queue)
+    finally:
+        await connection.close()

@@ -1,0 +1,67 @@
+"""Sample events for tests: one valid instance of each event type."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from docintake.contracts.events import (
+    BatchCancelled,
+    BatchCompleted,
+    BatchCompletedData,
+    BatchCreated,
+    BatchCreatedData,
+    DocumentFailed,
+    DocumentFailedData,
+    DocumentIngested,
+    DocumentIngestedData,
+    DocumentQueued,
+    DocumentQueuedData,
+    DocumentRef,
+    Event,
+)
+
+
+def document_ref(batch_id=None, filename: str = "report.pdf", **metadata) -> DocumentRef:
+    document_id = uuid4()
+    return DocumentRef(
+        document_id=document_id,
+        filename=filename,
+        size=1234,
+        sha256="ab" * 32,
+        content_type="application/pdf",
+        bucket="docintake-uploads",
+        key=f"batches/{batch_id or uuid4()}/{document_id}",
+        metadata=metadata or {"author": "Ada", "tags": ["a", "b"]},
+    )
+
+
+def one_of_each() -> list[Event]:
+    batch_id = uuid4()
+    ref = document_ref(batch_id)
+    return [
+        BatchCreated(batch_id=batch_id, data=BatchCreatedData(documents=[ref], warnings=["x.pdf not in batch"])),
+        DocumentQueued(batch_id=batch_id, document_id=ref.document_id, data=DocumentQueuedData(document=ref)),
+        DocumentIngested(
+            batch_id=batch_id,
+            document_id=ref.document_id,
+            data=DocumentIngestedData(
+                filename=ref.filename, sha256=ref.sha256, detected_type="pdf", pages=3, chunks=7, characters=5000
+            ),
+        ),
+        DocumentFailed(
+            batch_id=batch_id,
+            document_id=ref.document_id,
+            data=DocumentFailedData(filename=ref.filename, error_code="CORRUPT_FILE", message="The PDF is damaged"),
+        ),
+        BatchCompleted(
+            batch_id=batch_id,
+            data=BatchCompletedData(
+                status="completed",
+                total_documents=1,
+                processed_count=1,
+                failed_count=0,
+                completed_at=datetime.now(UTC),
+                processing_time_seconds=1.5,
+            ),
+        ),
+        BatchCancelled(batch_id=batch_id),
+    ]

@@ -1,0 +1,78 @@
+import json
+from uuid import UUID
+
+import pytest
+from pydantic import ValidationError
+
+from docintake.contracts.events import ALL_EVENTS, DocumentIngested, parse_event
+from tests.support.events import one_of_each
+
+EVENTS = one_of_each()
+
+
+def test_there_is_a_sample_of_every_event_type():
+    assert {type(event) for event in EVENTS} == set(ALL_EVENTS)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_type)
+def test_every_event_survives_a_json_round_trip(event):
+    assert parse_event(event.to_json()) == event
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_type)
+def test_the_envelope_carries_its_fields(event):
+    body = json.loads(event.to_json())
+    assert UUID(body["event_id"])
+    assert body["event_type"] == f"docintake.{event.routing_key}"
+    assert body["schema_version"] == 1
+    assert body["occurred_at"].endswith("Z") or body["occurred_at"].endswith("+00:00")
+    assert UUID(body["batch_id"]) == event.batch_id
+    assert isinstance(body["data"], dict)
+
+
+def test_event_ids_are_unique():
+    assert len({event.event_id for event in one_of_each() + one_of_each()}) == 2 * len(EVENTS)
+
+
+def test_unknown_fields_from_a_newer_producer_are_tolerated():
+    ingested = next(e for e in EVENTS if isinstance(e, DocumentIngested))
+    body = json.loads(ingested.to_json())
+    body["trace_id"] = "abc"
+    body["data"]["ocr_used"] = True
+    assert parse_event(json.dumps(body)) == ingested
+
+
+@pytest.mark.parametrize("field", ["event_id", "batch_id", "event_type", "data"])
+def test_a_missing_envelope_field_is_a_validation_error(field):
+    body = json.loads(EVENTS[2].to_json())
+    if field == "event_id":
+        body[field] = "not-a-uuid"
+    else:
+        del body[field]
+    with pytest.raises(ValidationError):
+        parse_event(json.dumps(body))
+
+
+def test_a_missing_data_field_is_a_validation_error():
+    body = json.loads(EVENTS[2].to_json())
+    del body["data"]["sha256"]
+    with pytest.raises(ValidationError, match="sha256"):
+        parse_event(json.dumps(body))
+
+
+def test_an_unknown_event_type_is_a_validation_error():
+    body = json.loads(EVENTS[0].to_json())
+    body["event_type"] = "docintake.batch.exploded"
+    with pytest.raises(ValidationError):
+        parse_event(body)
+
+
+def test_routing_keys_follow_the_design():
+    assert [event.routing_key for event in ALL_EVENTS] == [
+        "batch.created",
+        "document.queued",
+        "document.ingested",
+        "document.failed",
+        "batch.completed",
+        "batch.cancelled",
+    ]
