@@ -89,14 +89,16 @@ def pid_alive(pid_file: Path) -> int | None:
 
 def stop_pid(pid_file: Path, timeout: float = 60) -> None:
     pid = pid_alive(pid_file)
-    if pid is None:
-        return
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and pid_alive(pid_file):
-        time.sleep(0.2)
-    if pid_alive(pid_file):
-        os.killpg(pid, signal.SIGKILL)
+    try:
+        if pid is not None:
+            os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and pid_alive(pid_file):
+                time.sleep(0.2)
+            if pid_alive(pid_file):
+                os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it ended by itself meanwhile
     pid_file.unlink(missing_ok=True)
 
 

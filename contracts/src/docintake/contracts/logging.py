@@ -13,6 +13,7 @@ CORRELATION_KEYS = ("batch_id", "document_id")
 def _with_correlation_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in CORRELATION_KEYS:
         event_dict.setdefault(key, None)
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
     return event_dict
 
 

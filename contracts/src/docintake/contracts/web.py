@@ -25,10 +25,12 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
 
+    def body(self) -> dict:
+        return ErrorBody(error=ErrorDetail(code=self.code, message=self.message)).model_dump()
+
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message))
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    return JSONResponse(ApiError(status, code, message).body(), status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,179 @@
+"""The gateway's HTTP application: the one public base URL of docintake."""
+
+import time
+from contextlib import asynccontextmanager
+from typing import Annotated
+from uuid import UUID
+
+import httpx
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.background import BackgroundTask
+
+from docintake.contracts.api import BatchAccepted, BatchPage, BatchStatus, ErrorBody
+from docintake.contracts.logging import get_logger
+from docintake.contracts.messaging import declare_topology, make_broker, publish_all
+from docintake.contracts.storage import ObjectStore
+from docintake.contracts.web import ApiError, api_key_guard, error_response, install_error_handlers
+from docintake.gateway import metrics
+from docintake.gateway.admission import AdmissionControl
+from docintake.gateway.batches import accept_batch
+from docintake.gateway.idempotency import IdempotencyStore
+from docintake.gateway.multipart import MalformedMultipart, MultipartReader, boundary_of
+from docintake.gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
+
+INGEST = "/api/v1/documents/ingest"
+ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 503)}
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    broker = make_broker(settings.rabbitmq_url)
+    store = ObjectStore(settings)
+    idempotency = IdempotencyStore(store)
+    status_client = httpx.AsyncClient(
+        base_url=settings.status_url, timeout=httpx.Timeout(10.0, read=None),
+        headers={"X-API-Key": (settings.api_key_list or [""])[0]},
+    )
+    admission = AdmissionControl(status_client, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
+    require_api_key = api_key_guard(lambda: settings.api_key_list)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await broker.connect()
+        await declare_topology(broker)
+        await store.ensure_bucket()
+        log.info("ready", port=settings.gateway_port, bucket=store.bucket)
+        yield
+        await status_client.aclose()
+        await broker.stop()
+        log.info("stopped")
+
+    app = FastAPI(
+        title="docintake",
+        summary="Batch document ingestion for knowledge bases",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    async def publish_events(events) -> None:
+        await publish_all(broker, events)
+
+    @app.post(
+        f"{INGEST}/batch",
+        status_code=202,
+        response_model=BatchAccepted,
+        responses=ERRORS,
+        summary="Upload up to 100 documents, with an optional CSV or JSON metadata mapping",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["files"],
+                            "properties": {
+                                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                "metadata_mapping": {"type": "string", "format": "binary"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def ingest_batch(
+        request: Request,
+        api_key: Annotated[str, Depends(require_api_key)],
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    ) -> JSONResponse:
+        started = time.perf_counter()
+        if idempotency_key:
+            answer = await idempotency.recall(api_key, idempotency_key)
+            if answer is not None:
+                status, body = answer
+                return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+        try:
+            boundary = boundary_of(request.headers.get("content-type"))
+            await admission.admit()
+            accepted = await accept_batch(
+                MultipartReader(request.stream(), boundary).parts(), store, publish_events, settings
+            )
+        except MalformedMultipart as exc:
+            metrics.BATCHES.labels("INVALID_MULTIPART").inc()
+            raise ApiError(400, "INVALID_MULTIPART", str(exc)) from None
+        except ApiError as exc:
+            metrics.BATCHES.labels(exc.code).inc()
+            if idempotency_key and exc.status < 500:
+                await idempotency.remember(api_key, idempotency_key, exc.status, exc.body())
+            raise
+        body = accepted.model_dump(mode="json")
+        if idempotency_key:
+            await idempotency.remember(api_key, idempotency_key, 202, body)
+        metrics.BATCHES.labels("accepted").inc()
+        metrics.DOCUMENTS.inc(accepted.total_documents)
+        metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
+        return JSONResponse(body, status_code=202)
+
+    async def forward(request: Request, path: str) -> Response:
+        """Serve a status route by forwarding it to the status service (streams pass through)."""
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        upstream = status_client.build_request(
+            request.method, path, params=request.query_params, headers=headers, content=await request.body()
+        )
+        try:
+            response = await status_client.send(upstream, stream=True)
+        except httpx.HTTPError:
+            return error_response(503, "SERVICE_UNAVAILABLE", "The status service is unavailable; retry later")
+        return StreamingResponse(
+            response.aiter_raw(),
+            status_code=response.status_code,
+            headers={k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP},
+            background=BackgroundTask(response.aclose),
+        )
+
+    @app.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
+             summary="Progress of a batch")
+    async def batch_status(batch_id: UUID, request: Request) -> Response:
+        return await forward(request, f"{INGEST}/batch/{batch_id}/status")
+
+    @app.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
+             summary="Live progress of a batch as Server-Sent Events, closing at its end")
+    async def batch_events(batch_id: UUID, request: Request) -> Response:
+        return await forward(request, f"{INGEST}/batch/{batch_id}/events")
+
+    @app.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
+              summary="Cancel the documents of a batch that have not finished")
+    async def cancel_batch(batch_id: UUID, request: Request) -> Response:
+        return await forward(request, f"{INGEST}/batch/{batch_id}/cancel")
+
+    @app.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
+              summary="Queue a batch's failed documents again")
+    async def retry_batch(batch_id: UUID, request: Request) -> Response:
+        return await forward(request, f"{INGEST}/batch/{batch_id}/retry")
+
+    @app.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")
+    async def list_batches(request: Request) -> Response:
+        return await forward(request, f"{INGEST}/batches")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = {"broker": await broker.ping(timeout=3), "storage": await store.ping()}
+        return JSONResponse({"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+

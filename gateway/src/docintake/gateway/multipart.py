@@ -1,0 +1,131 @@
+"""Read a multipart/form-data body part by part, as it streams in, without buffering a file."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.message import Message
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+
+class MalformedMultipart(ValueError):
+    """The body is not a well-formed multipart/form-data body."""
+
+
+def boundary_of(content_type: str | None) -> bytes:
+    media_type, options = parse_options_header(content_type or "")
+    if media_type != b"multipart/form-data":
+        raise MalformedMultipart("The request must be multipart/form-data with a 'files' field")
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise MalformedMultipart("The multipart/form-data content type has no boundary")
+    return boundary
+
+
+@dataclass
+class Part:
+    headers: dict[str, str]
+    _reader: "MultipartReader" = field(repr=False)
+    _done: bool = False
+
+    @property
+    def name(self) -> str:
+        return self._disposition().get("name", "")
+
+    @property
+    def filename(self) -> str | None:
+        return self._disposition().get("filename")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "application/octet-stream")
+
+    def _disposition(self) -> dict[str, str]:
+        message = Message()
+        message["content-disposition"] = self.headers.get("content-disposition", "")
+        return {key: value for key, value in message.get_params(header="content-disposition", failobj=[])[1:]}
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The part's bytes, in the order and sizes they arrive."""
+        while not self._done:
+            kind, payload = await self._reader.next_event()
+            if kind == "data":
+                yield payload
+            elif kind == "end":
+                self._done = True
+
+    async def read(self, limit: int) -> bytes:
+        data = bytearray()
+        async for chunk in self.chunks():
+            data += chunk
+            if len(data) > limit:
+                raise MalformedMultipart(f"The field '{self.name}' exceeds {limit} bytes")
+        return bytes(data)
+
+    async def discard(self) -> int:
+        return sum([len(chunk) async for chunk in self.chunks()])
+
+
+class MultipartReader:
+    def __init__(self, body: AsyncIterator[bytes], boundary: bytes):
+        self._body = body
+        self._events: list[tuple[str, object]] = []
+        self._position = 0
+        self._finished = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[str, str] = {}
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": lambda data, start, end: self._header_field.extend(data[start:end]),
+                "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": lambda: self._events.append(("part", dict(self._headers))),
+                "on_part_data": lambda data, start, end: self._events.append(("data", bytes(data[start:end]))),
+                "on_part_end": lambda: self._events.append(("end", None)),
+                "on_end": lambda: self._events.append(("finished", None)),
+            },
+        )
+
+    def _on_part_begin(self) -> None:
+        self._headers = {}
+
+    def _on_header_end(self) -> None:
+        name = self._header_field.decode("latin-1").strip().lower()
+        self._headers[name] = self._header_value.decode("utf-8", "replace").strip()
+        self._header_field.clear()
+        self._header_value.clear()
+
+    async def next_event(self) -> tuple[str, object]:
+        while self._position >= len(self._events):
+            if self._finished:
+                raise MalformedMultipart("The multipart body ended before its closing boundary")
+            self._events.clear()
+            self._position = 0
+            chunk = await anext(self._body, None)
+            if chunk is None:
+                self._finished = True
+                continue
+            if chunk:
+                try:
+                    self._parser.write(chunk)
+                except MultipartParseError as exc:
+                    raise MalformedMultipart(f"The multipart body is malformed: {exc}") from exc
+        event = self._events[self._position]
+        self._position += 1
+        return event
+
+    async def parts(self) -> AsyncIterator[Part]:
+        """Each part in turn; whatever of a part its consumer did not read is skipped."""
+        current: Part | None = None
+        while True:
+            if current is not None and not current._done:
+                await current.discard()
+            kind, payload = await self.next_event()
+            if kind == "finished":
+                return
+            if kind == "part":
+                current = Part(headers=payload, _reader=self)  # type: ignore[arg-type]
+                yield current

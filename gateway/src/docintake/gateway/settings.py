@@ -1,0 +1,14 @@
+from docintake.contracts.settings import Settings
+
+MiB = 1024 * 1024
+
+
+class GatewaySettings(Settings):
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    max_files: int = 100
+    max_file_bytes: int = 512 * MiB
+    max_mapping_bytes: int = 5 * MiB
+    max_pending_bytes: int = 5 * 1024 * MiB
+    backlog_retry_after_seconds: int = 30
+    status_url: str = "http://127.0.0.1:8002"

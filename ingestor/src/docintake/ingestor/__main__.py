@@ -1,0 +1,18 @@
+"""`docintake-ingestor`: consume queued documents until SIGTERM."""
+
+import asyncio
+
+from docintake.contracts.logging import configure_logging
+from docintake.ingestor.app import create_app
+from docintake.ingestor.settings import IngestorSettings
+
+
+def main() -> None:
+    settings = IngestorSettings()
+    configure_logging("ingestor", settings.log_level)
+    app, _ = create_app(settings)
+    asyncio.run(app.run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The ingestor's FastStream application: consume queued documents, emit what became of them."""
+
+import asyncio
+from contextlib import asynccontextmanager
+
+import structlog
+from faststream import AckPolicy, FastStream
+from faststream.exceptions import RejectMessage
+from faststream.rabbit import RabbitBroker, RabbitMessage
+
+from docintake.contracts.events import BatchCancelled, DocumentQueued
+from docintake.contracts.graphdb import open_driver
+from docintake.contracts.logging import get_logger
+from docintake.contracts.messaging import declare_topology, make_broker, publish
+from docintake.contracts.storage import ObjectStore
+from docintake.contracts.topology import DELIVERY_LIMIT, EVENTS_EXCHANGE, INGESTOR_QUEUE
+from docintake.ingestor import metrics
+from docintake.ingestor.graph import KnowledgeGraph
+from docintake.ingestor.parser_pool import ParserPool
+from docintake.ingestor.service import Dependencies, TransientFailure, failed, ingest_document
+from docintake.ingestor.settings import IngestorSettings
+
+log = get_logger(__name__)
+
+
+def deliveries_so_far(message: RabbitMessage) -> int:
+    """How many times this message was delivered before, as the quorum queue counts it."""
+    return int((message.headers or {}).get("x-delivery-count", 0) or 0)
+
+
+def backoff_seconds(attempt: int, ceiling: float) -> float:
+    return min(2.0 ** (attempt - 1), ceiling)
+
+
+def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, RabbitBroker]:
+    settings = settings or IngestorSettings()
+    broker = make_broker(settings.rabbitmq_url, prefetch=settings.effective_prefetch)
+    driver = open_driver(settings)
+    graph = KnowledgeGraph(driver, settings.neo4j_database)
+    store = ObjectStore(settings)
+    pool: ParserPool | None = None
+
+    def dependencies() -> Dependencies:
+        assert pool is not None
+        return Dependencies(
+            storage=store, graph=graph, parse=pool.parse, work_dir=settings.work_dir,
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+            required_metadata=settings.required_fields,
+        )
+
+    @broker.subscriber(INGESTOR_QUEUE, EVENTS_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
+                       title="docintake.ingestor", description="Queued documents and cancelled batches")
+    async def on_event(event: DocumentQueued | BatchCancelled, message: RabbitMessage) -> None:
+        if isinstance(event, BatchCancelled):
+            with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None):
+                await graph.mark_cancelled(str(event.batch_id))
+                log.info("batch cancelled; its remaining documents will be skipped")
+            return
+        with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id)):
+            await handle_document(event, deliveries_so_far(message) + 1)
+
+    async def handle_document(event: DocumentQueued, delivery: int) -> None:
+        try:
+            outcome = await ingest_document(event, dependencies())
+        except TransientFailure as exc:
+            if delivery < DELIVERY_LIMIT:
+                delay = backoff_seconds(delivery, settings.retry_backoff_max_seconds)
+                log.warning("transient failure; will retry", error=exc.message, delivery=delivery, retry_in=delay)
+                metrics.RETRIES.labels(exc.code).inc()
+                await asyncio.sleep(delay)
+                raise RejectMessage(requeue=True) from None
+            log.error("giving up after repeated transient failures", error=exc.message, delivery=delivery)
+            await publish(broker, failed(
+                event, exc.code, f"{exc.message} (gave up after {delivery} attempts)", retryable=True, attempts=delivery,
+            ))
+            metrics.DOCUMENTS.labels("failed").inc()
+            raise RejectMessage(requeue=False) from None  # to docintake.dead-letters
+        if outcome is None:
+            metrics.DOCUMENTS.labels("skipped").inc()
+            return
+        await publish(broker, outcome)
+        metrics.DOCUMENTS.labels("ingested" if outcome.routing_key == "document.ingested" else "failed").inc()
+        if outcome.routing_key == "document.failed":
+            log.info("document failed", error_code=outcome.data.error_code, error=outcome.data.message)
+
+    @asynccontextmanager
+    async def lifespan():
+        nonlocal pool
+        pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes)
+        await graph.ensure_schema()
+        await store.ensure_bucket()
+        await broker.connect()
+        await declare_topology(broker)
+        yield
+        pool.close()
+        await driver.close()
+
+    app = FastStream(broker, lifespan=lifespan, logger=log)
+
+    @app.after_startup
+    async def ready() -> None:
+        log.info("ready", workers=settings.workers, prefetch=settings.effective_prefetch)
+
+    return app, broker

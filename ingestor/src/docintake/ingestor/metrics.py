@@ -1,0 +1,4 @@
+from prometheus_client import Counter
+
+DOCUMENTS = Counter("docintake_ingestor_documents_total", "Documents handled by outcome", ["outcome"])
+RETRIES = Counter("docintake_ingestor_retries_total", "Transient failures that led to a retry", ["code"])
