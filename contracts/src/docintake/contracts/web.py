@@ -1,8 +1,11 @@
 """FastAPI pieces both HTTP services share: the error envelope on every error, and X-API-Key auth."""
 
 import hmac
+import signal
+import sys
 from collections.abc import Callable
 
+import uvicorn
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -70,3 +73,17 @@ def api_key_guard(keys: Callable[[], list[str]]) -> Callable:
         return api_key or ""
 
     return require_api_key
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT, shut down gracefully, and exit 0 as a supervised service should.
+
+    uvicorn re-raises the signal it caught once it has shut down; the handlers installed here
+    turn that into a clean exit.
+    """
+    def exit_cleanly(*_: object) -> None:
+        sys.exit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, exit_cleanly)
+    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)

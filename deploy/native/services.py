@@ -1,0 +1,170 @@
+"""Start, stop and report the three docintake services as background processes.
+
+    python deploy/native/services.py start [--ingestors N]
+    python deploy/native/services.py stop
+    python deploy/native/services.py status
+
+Each service runs its own console script with the DOCINTAKE_* environment; logs and pid
+files go under DOCINTAKE_STATE_DIR/services. The tests use the same code to run the system.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docintake.contracts.settings import Settings
+
+BIN = Path(sys.executable).parent
+READY_TIMEOUT_SECONDS = 60
+
+
+def http_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def logged_ready(log_file: Path, since: int) -> bool:
+    """The service wrote its JSON `ready` line after byte `since` of its log."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(since)
+            return any(json.loads(line).get("message") == "ready" for line in log if line.startswith(b"{"))
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    script: str
+    run_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    ready_url: str | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.run_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def ready(self, since: int = 0) -> bool:
+        if self.pid() is None:
+            return False
+        return http_ready(self.ready_url) if self.ready_url else logged_ready(self.log_file, since)
+
+    def start(self, wait: bool = True) -> None:
+        if self.pid() is not None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        since = self.log_file.stat().st_size if self.log_file.exists() else 0
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [str(BIN / self.script)], env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        if wait:
+            self.wait_ready(since)
+
+    def wait_ready(self, since: int = 0) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.ready(since):
+                return
+            if self.pid() is None:
+                raise RuntimeError(f"{self.name} exited while starting; see {self.log_file}")
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready within {READY_TIMEOUT_SECONDS}s; see {self.log_file}")
+
+    def signal(self, signum: int) -> None:
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signum)
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM, then wait; returns the exit code when this process started it and it ended."""
+        pid = self.pid()
+        if pid is None:
+            return None
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                finished, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not our child: poll until it is gone
+                finished, status = (pid, 0) if self.pid() is None else (0, 0)
+            if finished:
+                self.pid_file.unlink(missing_ok=True)
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+
+def system(settings: Settings, ingestors: int = 1, env: dict[str, str] | None = None) -> list[ServiceProcess]:
+    """The three services as this machine runs them, in start order."""
+    run_dir = settings.state_dir / "services"
+    env = env or {}
+    status_port = int(env.get("DOCINTAKE_STATUS_PORT", os.environ.get("DOCINTAKE_STATUS_PORT", 8002)))
+    gateway_port = int(env.get("DOCINTAKE_GATEWAY_PORT", os.environ.get("DOCINTAKE_GATEWAY_PORT", 8000)))
+    env = {"DOCINTAKE_STATUS_URL": f"http://127.0.0.1:{status_port}", **env}
+    return [
+        ServiceProcess("status", "docintake-status", run_dir, env, f"http://127.0.0.1:{status_port}/readyz"),
+        *(
+            ServiceProcess(f"ingestor-{n}", "docintake-ingestor", run_dir, env)
+            for n in range(1, ingestors + 1)
+        ),
+        ServiceProcess("gateway", "docintake-gateway", run_dir, env, f"http://127.0.0.1:{gateway_port}/readyz"),
+    ]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--ingestors", type=int, default=int(os.environ.get("DOCINTAKE_INGESTORS", 1)))
+    args = parser.parse_args(argv)
+    services = system(Settings(), args.ingestors)
+    if args.command == "start":
+        for service in services:
+            service.start()
+            print(f"{service.name}: ready (log {service.log_file})", file=sys.stderr)
+        gateway_port = os.environ.get("DOCINTAKE_GATEWAY_PORT", "8000")
+        print(f"docintake is up: API at http://127.0.0.1:{gateway_port} (OpenAPI page /docs)")
+    elif args.command == "stop":
+        for service in reversed(services):
+            service.stop()
+        # ingestors started with a larger --ingestors than this call names
+        for pid_file in (Settings().state_dir / "services").glob("ingestor-*.pid"):
+            ServiceProcess(pid_file.stem, "", pid_file.parent).stop()
+    else:
+        states = {service.name: service.ready() for service in services}
+        for name, ready in states.items():
+            print(f"{name}: {'ready' if ready else 'down'}")
+        return 0 if all(states.values()) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

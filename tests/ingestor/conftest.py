@@ -1,0 +1,36 @@
+import pytest
+
+from deploy.native.services import ServiceProcess
+from docintake.contracts.graphdb import open_driver
+from docintake.contracts.messaging import declare_topology, make_broker
+from docintake.contracts.storage import ObjectStore
+
+
+@pytest.fixture(scope="module")
+def ingestor(settings, tmp_path_factory):
+    process = ServiceProcess("ingestor", "docintake-ingestor", tmp_path_factory.mktemp("ingestor"),
+                             env={"DOCINTAKE_PARSE_TIMEOUT_SECONDS": "20"})
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def broker(settings):
+    broker = make_broker(settings.rabbitmq_url)
+    await broker.connect()
+    await declare_topology(broker)
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+def store(settings) -> ObjectStore:
+    return ObjectStore(settings)
+
+
+@pytest.fixture
+async def graph(settings):
+    driver = open_driver(settings)
+    yield driver
+    await driver.close()
