@@ -14,8 +14,8 @@ class EventListener:
         self._queue = queue
         self.events: list[dict] = []
 
-    async def collect(self, until, timeout: float = 30.0) -> list[dict]:
-        """Gather events until `until(events)` holds; fails the test on timeout."""
+    async def collect(self, until, timeout: float = 30.0):
+        """Gather events until `until(events)` is truthy and return what it returned; fails the test on timeout."""
         async def pump() -> None:
             while not until(self.events):
                 message = await self._queue.get(fail=False)
@@ -26,7 +26,7 @@ class EventListener:
                 self.events.append(json.loads(message.body))
 
         await asyncio.wait_for(pump(), timeout)
-        return self.events
+        return until(self.events)
 
     async def quiet_for(self, seconds: float) -> list[dict]:
         """Everything that arrives within `seconds`."""
