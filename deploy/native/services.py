@@ -123,9 +123,11 @@ class ServiceProcess:
         return None
 
 
-def system(settings: Settings, ingestors: int = 1, env: dict[str, str] | None = None) -> list[ServiceProcess]:
+def system(
+    settings: Settings, ingestors: int = 1, env: dict[str, str] | None = None, run_dir: Path | None = None
+) -> list[ServiceProcess]:
     """The three services as this machine runs them, in start order."""
-    run_dir = settings.state_dir / "services"
+    run_dir = run_dir or settings.state_dir / "services"
     env = env or {}
     status_port = int(env.get("DOCINTAKE_STATUS_PORT", os.environ.get("DOCINTAKE_STATUS_PORT", 8002)))
     gateway_port = int(env.get("DOCINTAKE_GATEWAY_PORT", os.environ.get("DOCINTAKE_GATEWAY_PORT", 8000)))

@@ -14,16 +14,26 @@ class EventListener:
         self._queue = queue
         self.events: list[dict] = []
 
+    async def _next(self) -> bool:
+        """Take one message if there is one; bodies that are not JSON events are not ours to judge here."""
+        message = await self._queue.get(fail=False)
+        if message is None:
+            return False
+        await message.ack()
+        try:
+            body = json.loads(message.body)
+        except ValueError:
+            return True
+        if isinstance(body, dict) and "event_type" in body:
+            self.events.append(body)
+        return True
+
     async def collect(self, until, timeout: float = 30.0):
         """Gather events until `until(events)` is truthy and return what it returned; fails the test on timeout."""
         async def pump() -> None:
             while not until(self.events):
-                message = await self._queue.get(fail=False)
-                if message is None:
+                if not await self._next():
                     await asyncio.sleep(0.05)
-                    continue
-                await message.ack()
-                self.events.append(json.loads(message.body))
 
         await asyncio.wait_for(pump(), timeout)
         return until(self.events)
@@ -32,12 +42,8 @@ class EventListener:
         """Everything that arrives within `seconds`."""
         deadline = asyncio.get_running_loop().time() + seconds
         while asyncio.get_running_loop().time() < deadline:
-            message = await self._queue.get(fail=False)
-            if message is None:
+            if not await self._next():
                 await asyncio.sleep(0.05)
-                continue
-            await message.ack()
-            self.events.append(json.loads(message.body))
         return self.events
 
 

@@ -6,6 +6,7 @@ The minio client is synchronous; each call runs in a worker thread so the event 
 import asyncio
 import hashlib
 import io
+import itertools
 import queue
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -190,9 +191,10 @@ class ObjectStore:
 
         await asyncio.to_thread(delete)
 
-    async def keys(self, prefix: str) -> list[str]:
+    async def keys(self, prefix: str, limit: int | None = None) -> list[str]:
         def listing() -> list[str]:
-            return [obj.object_name for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)]
+            objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            return [obj.object_name for obj in itertools.islice(objects, limit)]
 
         return await asyncio.to_thread(listing)
 

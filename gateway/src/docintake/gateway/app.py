@@ -1,5 +1,6 @@
 """The gateway's HTTP application: the one public base URL of docintake."""
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -27,6 +28,7 @@ log = get_logger(__name__)
 
 INGEST = "/api/v1/documents/ingest"
 ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 503)}
+PROJECTION_GRACE_SECONDS = 5.0
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
@@ -121,16 +123,29 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
         return JSONResponse(body, status_code=202)
 
-    async def forward(request: Request, path: str) -> Response:
-        """Serve a status route by forwarding it to the status service (streams pass through)."""
+    async def forward(request: Request, path: str, batch_id: UUID | None = None) -> Response:
+        """Serve a status route by forwarding it to the status service (streams pass through).
+
+        A batch this gateway has stored but the status service has not projected yet is
+        waited for briefly, so a client that asks right after its upload does not see 404.
+        """
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        upstream = status_client.build_request(
-            request.method, path, params=request.query_params, headers=headers, content=await request.body()
-        )
-        try:
-            response = await status_client.send(upstream, stream=True)
-        except httpx.HTTPError:
-            return error_response(503, "SERVICE_UNAVAILABLE", "The status service is unavailable; retry later")
+        body = await request.body()
+        deadline = time.monotonic() + PROJECTION_GRACE_SECONDS
+        while True:
+            upstream = status_client.build_request(
+                request.method, path, params=request.query_params, headers=headers, content=body
+            )
+            try:
+                response = await status_client.send(upstream, stream=True)
+            except httpx.HTTPError:
+                return error_response(503, "SERVICE_UNAVAILABLE", "The status service is unavailable; retry later")
+            if response.status_code != 404 or batch_id is None or time.monotonic() > deadline:
+                break
+            await response.aclose()
+            if not await store.keys(f"batches/{batch_id}/", limit=1):
+                return error_response(404, "BATCH_NOT_FOUND", f"No batch with id {batch_id}")
+            await asyncio.sleep(0.1)
         return StreamingResponse(
             response.aiter_raw(),
             status_code=response.status_code,
@@ -141,22 +156,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
              summary="Progress of a batch")
     async def batch_status(batch_id: UUID, request: Request) -> Response:
-        return await forward(request, f"{INGEST}/batch/{batch_id}/status")
+        return await forward(request, f"{INGEST}/batch/{batch_id}/status", batch_id)
 
     @app.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
              summary="Live progress of a batch as Server-Sent Events, closing at its end")
     async def batch_events(batch_id: UUID, request: Request) -> Response:
-        return await forward(request, f"{INGEST}/batch/{batch_id}/events")
+        return await forward(request, f"{INGEST}/batch/{batch_id}/events", batch_id)
 
     @app.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
               summary="Cancel the documents of a batch that have not finished")
     async def cancel_batch(batch_id: UUID, request: Request) -> Response:
-        return await forward(request, f"{INGEST}/batch/{batch_id}/cancel")
+        return await forward(request, f"{INGEST}/batch/{batch_id}/cancel", batch_id)
 
     @app.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
               summary="Queue a batch's failed documents again")
     async def retry_batch(batch_id: UUID, request: Request) -> Response:
-        return await forward(request, f"{INGEST}/batch/{batch_id}/retry")
+        return await forward(request, f"{INGEST}/batch/{batch_id}/retry", batch_id)
 
     @app.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")
     async def list_batches(request: Request) -> Response:

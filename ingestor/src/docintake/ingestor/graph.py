@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j import AsyncDriver
 
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
@@ -20,7 +20,8 @@ SCHEMA = (
     "CREATE FULLTEXT INDEX chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]",
 )
 
-UPSERT_DOCUMENT = """
+# One statement, one round trip: the document, its chunks replaced in order, its metadata links.
+WRITE_DOCUMENT = """
 MERGE (d:Document {sha256: $sha256})
 ON CREATE SET d.first_ingested_at = datetime()
 SET d += $properties,
@@ -29,30 +30,22 @@ SET d += $properties,
                           ELSE coalesce(d.document_ids, []) + $document_id END,
     d.batch_ids = CASE WHEN $batch_id IN coalesce(d.batch_ids, []) THEN d.batch_ids
                        ELSE coalesce(d.batch_ids, []) + $batch_id END
-"""
-
-REPLACE_CHUNKS = """
-MATCH (d:Document {sha256: $sha256})
-OPTIONAL MATCH (old:Chunk)-[:PART_OF]->(d)
-DETACH DELETE old
-WITH DISTINCT d
-UNWIND $chunks AS chunk
-CREATE (c:Chunk {document_sha256: $sha256, index: chunk.index, text: chunk.text})
-SET c.page = chunk.page, c.heading = chunk.heading
-CREATE (c)-[:PART_OF]->(d)
-"""
-
-LINK_CHUNKS = """
-MATCH (c:Chunk {document_sha256: $sha256})
-WITH c ORDER BY c.index
-WITH collect(c) AS chunks
-UNWIND range(0, size(chunks) - 2) AS i
-WITH chunks[i] AS this, chunks[i + 1] AS next
-CREATE (this)-[:NEXT]->(next)
-"""
-
-LINK_METADATA = """
-MATCH (d:Document {sha256: $sha256})
+WITH d
+CALL (d) {
+    MATCH (old:Chunk)-[:PART_OF]->(d)
+    DETACH DELETE old
+}
+CALL (d) {
+    UNWIND $chunks AS chunk
+    CREATE (c:Chunk {document_sha256: $sha256, index: chunk.index, text: chunk.text})
+    SET c.page = chunk.page, c.heading = chunk.heading
+    CREATE (c)-[:PART_OF]->(d)
+    WITH c ORDER BY c.index
+    WITH collect(c) AS chunks
+    UNWIND range(0, size(chunks) - 2) AS i
+    WITH chunks[i] AS this, chunks[i + 1] AS next
+    CREATE (this)-[:NEXT]->(next)
+}
 FOREACH (name IN $authors | MERGE (n:Author {name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
 FOREACH (name IN $departments | MERGE (n:Department {name: name}) MERGE (d)-[:BELONGS_TO]->(n))
 FOREACH (name IN $tags | MERGE (n:Tag {name: name}) MERGE (d)-[:TAGGED]->(n))
@@ -118,12 +111,7 @@ class KnowledgeGraph:
             "categories": [metadata.category] if metadata.category else [],
         }
 
-        async def work(tx: AsyncManagedTransaction) -> None:
-            for statement in (UPSERT_DOCUMENT, REPLACE_CHUNKS, LINK_CHUNKS, LINK_METADATA):
-                await (await tx.run(statement, parameters)).consume()
-
-        async with self.driver.session(database=self.database) as session:
-            await session.execute_write(work)
+        await self.driver.execute_query(WRITE_DOCUMENT, parameters, database_=self.database)
 
     async def mark_cancelled(self, batch_id: str) -> None:
         await self.driver.execute_query(
