@@ -1,0 +1,115 @@
+"""Upload benchmark: one batch of 100 files totalling at least 2 GiB through a real gateway process.
+
+    .venv/bin/python bench/upload.py [--files 100] [--total-mib 2048]
+
+Prints upload MB/s and the gateway's peak RSS. The client generates the files as it sends
+them, so neither side holds a file in memory. Afterwards the batch is cancelled and its
+objects removed, so no ingestor works on the benchmark's bytes.
+"""
+
+import argparse
+import asyncio
+import sys
+import threading
+import time
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deploy.native.services import ServiceProcess  # noqa: E402
+from docintake.contracts.events import BatchCancelled, BatchCancelledData  # noqa: E402
+from docintake.contracts.messaging import make_broker, publish  # noqa: E402
+from docintake.contracts.settings import Settings  # noqa: E402
+from docintake.contracts.storage import ObjectStore  # noqa: E402
+from tests.support.http import free_port  # noqa: E402
+
+BOUNDARY = "docintake-bench-boundary"
+BLOCK = 1024 * 1024
+
+
+def multipart_body(files: int, file_bytes: int):
+    block = bytes(range(256)) * (BLOCK // 256)
+    for index in range(files):
+        yield (
+            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"bench-{index}.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        remaining = file_bytes
+        while remaining:
+            piece = block[: min(BLOCK, remaining)]
+            remaining -= len(piece)
+            yield piece
+        yield b"\r\n"
+    yield f"--{BOUNDARY}--\r\n".encode()
+
+
+class PeakRss:
+    def __init__(self, pid: int):
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+
+async def clean_up(settings: Settings, batch_id: str) -> None:
+    broker = make_broker(settings.rabbitmq_url)
+    await broker.connect()
+    await publish(broker, BatchCancelled(batch_id=UUID(batch_id), data=BatchCancelledData(reason="benchmark")))
+    await broker.stop()
+    store = ObjectStore(settings)
+    await store.remove(await store.keys(f"batches/{batch_id}/"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--total-mib", type=int, default=2048)
+    args = parser.parse_args()
+    settings = Settings()
+    file_bytes = args.total_mib * BLOCK // args.files
+    total = file_bytes * args.files
+    port = free_port()
+    gateway = ServiceProcess("gateway-bench", "docintake-gateway", settings.state_dir / "bench",
+                             env={"DOCINTAKE_GATEWAY_PORT": str(port), "DOCINTAKE_LOG_LEVEL": "INFO"},
+                             ready_url=f"http://127.0.0.1:{port}/readyz")
+    gateway.start()
+    try:
+        idle_rss = psutil.Process(gateway.pid()).memory_info().rss
+        with PeakRss(gateway.pid()) as rss:
+            started = time.perf_counter()
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/documents/ingest/batch",
+                content=multipart_body(args.files, file_bytes),
+                headers={"X-API-Key": settings.api_key_list[0], "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                timeout=None,
+            )
+            elapsed = time.perf_counter() - started
+        response.raise_for_status()
+        batch_id = response.json()["batch_id"]
+        print(f"uploaded {args.files} files, {total / 2**20:.0f} MiB in {elapsed:.1f} s: {total / 2**20 / elapsed:.1f} MiB/s")
+        print(f"gateway RSS: idle {idle_rss / 2**20:.0f} MiB, peak {rss.peak / 2**20:.0f} MiB")
+        asyncio.run(clean_up(settings, batch_id))
+    finally:
+        gateway.stop()
+
+
+if __name__ == "__main__":
+    main()
