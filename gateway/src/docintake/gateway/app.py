@@ -3,12 +3,13 @@
 import asyncio
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
 import httpx
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.background import BackgroundTask
 
@@ -29,6 +30,7 @@ log = get_logger(__name__)
 INGEST = "/api/v1/documents/ingest"
 ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 503)}
 PROJECTION_GRACE_SECONDS = 5.0
+UPLOAD_PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
@@ -176,6 +178,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")
     async def list_batches(request: Request) -> Response:
         return await forward(request, f"{INGEST}/batches")
+
+    @app.get("/", include_in_schema=False)
+    async def upload_page() -> HTMLResponse:
+        return HTMLResponse(UPLOAD_PAGE)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
