@@ -1,0 +1,1 @@
+"""docintake ingestor: parses, chunks and writes documents into the Neo4j knowledge graph."""

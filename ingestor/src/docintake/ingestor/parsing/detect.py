@@ -1,0 +1,188 @@
+"""What a file really is, judged from its content; the filename only tells apart kinds of text."""
+
+import re
+import zipfile
+from pathlib import Path, PurePath
+
+from docintake.ingestor.parsing.errors import (
+    ARCHIVE_TOO_LARGE,
+    CORRUPT_FILE,
+    EMPTY_FILE,
+    ENCRYPTED,
+    UNSUPPORTED_FORMAT,
+    IngestError,
+)
+from docintake.ingestor.parsing.text import bom_encoding, bomless_utf16
+
+MiB = 1024 * 1024
+_HEAD = 8192
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_MAX_RATIO, _RATIO_FLOOR = 200, 10 * MiB
+
+_NO_OCR = "images need OCR, which is not supported"
+_BINARY_MAGICS = (
+    (b"\x89PNG", f"PNG image; {_NO_OCR}"),
+    (b"\xff\xd8\xff", f"JPEG image; {_NO_OCR}"),
+    (b"GIF8", f"GIF image; {_NO_OCR}"),
+    (b"II*\x00", f"TIFF image; {_NO_OCR}"),
+    (b"MM\x00*", f"TIFF image; {_NO_OCR}"),
+    (b"{\\rtf", "Rich Text Format (.rtf); save it as .docx"),
+    (b"\x1f\x8b", "gzip archive; upload the files it contains one by one"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive; upload the files it contains one by one"),
+    (b"Rar!", "RAR archive; upload the files it contains one by one"),
+)
+
+# streams named in an OLE2 compound file's directory; the first match wins
+_OLE_KINDS = (
+    (("EncryptionInfo", "EncryptedPackage"), ENCRYPTED,
+     "The Office document is password-protected; remove the password and upload it again"),
+    (("WordDocument",), UNSUPPORTED_FORMAT,
+     "Unsupported format: legacy Word 97-2003 (.doc); save it as .docx"),
+    (("Workbook", "Book"), UNSUPPORTED_FORMAT,
+     "Unsupported format: legacy Excel 97-2003 (.xls); save it as .xlsx"),
+    (("PowerPoint Document",), UNSUPPORTED_FORMAT,
+     "Unsupported format: legacy PowerPoint 97-2003 (.ppt); save it as .pptx"),
+    (("__properties_version1.0",), UNSUPPORTED_FORMAT,
+     "Unsupported format: Outlook message (.msg); save it as .eml or PDF"),
+)
+_OLE_OTHER = "Unsupported format: legacy Microsoft Office file (OLE compound document)"
+
+_OOXML_KINDS = (("word/", "docx"), ("ppt/", "pptx"), ("xl/", "xlsx"))
+_ZIP_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "OpenDocument text (.odt); save it as .docx",
+    b"application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet (.ods); save it as .xlsx",
+    b"application/vnd.oasis.opendocument.presentation": "OpenDocument presentation (.odp); save it as .pptx",
+    b"application/epub+zip": "EPUB e-book; convert it to PDF",
+}
+_ZIP_OTHER = "ZIP archive; upload the files it contains one by one"
+
+# bytes that do not occur in text, except as a few stray ones
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32), 127])
+_HTML_START = re.compile(
+    r"\s*(<\?xml[^>]*>\s*)?(<!--(?:(?!-->).)*-->\s*)*(<!doctype\s+html|<html)", re.IGNORECASE | re.DOTALL
+)
+_HEADER_LINE = re.compile(r"([!-9;-~]+):")
+_MAIL_HEADERS = frozenset(
+    "from to cc subject date received message-id mime-version return-path reply-to delivered-to "
+    "content-type x-mailer".split()
+)
+_TEXT_KINDS = {
+    ".md": "markdown", ".markdown": "markdown",
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
+}
+_HTML_EXTENSIONS = {".html", ".htm", ".xhtml"}
+_JSON_EXTENSIONS = {".json", ".ndjson", ".jsonl"}
+
+
+def detect_type(path: Path, filename_hint: str = "", max_expanded_bytes: int = 256 * MiB) -> str:
+    """One of pdf, docx, pptx, xlsx, text, markdown, csv, tsv, html, eml, json; else an IngestError."""
+    with path.open("rb") as file:
+        head = file.read(_HEAD)
+    if not head:
+        raise IngestError(EMPTY_FILE, "The file is empty")
+    if _is_pdf(head):
+        return "pdf"
+    if head.startswith(_OLE_MAGIC):
+        raise _ole_error(path.read_bytes())
+    if head.startswith(_ZIP_MAGICS):
+        return _zip_kind(path, max_expanded_bytes)
+    for magic, name in _BINARY_MAGICS:
+        if head.startswith(magic):
+            raise IngestError(UNSUPPORTED_FORMAT, f"Unsupported format: {name}")
+    return _text_kind(head, PurePath(filename_hint).suffix.lower())
+
+
+def _is_pdf(head: bytes) -> bool:
+    """PDF readers accept junk before the header, but a text that merely mentions "%PDF-" is no PDF."""
+    position = head.find(b"%PDF-", 0, 1024)
+    prefix = head[:max(position, 0)]
+    return position >= 0 and (not prefix.strip() or len(prefix.translate(None, _CONTROL_BYTES)) < len(prefix))
+
+
+def _ole_error(data: bytes) -> IngestError:
+    for names, code, message in _OLE_KINDS:
+        if any(_has_ole_entry(data, name) for name in names):
+            return IngestError(code, message)
+    return IngestError(UNSUPPORTED_FORMAT, _OLE_OTHER)
+
+
+def _has_ole_entry(data: bytes, name: str) -> bool:
+    """Whether a 128-byte directory entry names `name` (UTF-16LE, NUL-terminated, length at offset 64)."""
+    encoded = name.encode("utf-16-le") + b"\x00\x00"
+    for match in re.finditer(re.escape(encoded), data):
+        start = match.start()
+        if start % 128 == 0 and int.from_bytes(data[start + 64:start + 66], "little") == len(encoded):
+            return True
+    return False
+
+
+def _zip_kind(path: Path, max_expanded_bytes: int) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            _check_expansion(members, max_expanded_bytes)
+            names = {member.filename for member in members}
+            mimetype = archive.read("mimetype")[:100].strip() if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise IngestError(
+            CORRUPT_FILE, "The ZIP-based file (such as .docx, .xlsx or .pptx) is damaged or incomplete"
+        ) from exc
+    if "[Content_Types].xml" in names:
+        if "word/vbaProject.bin" in names:
+            raise IngestError(
+                UNSUPPORTED_FORMAT,
+                "Unsupported format: macro-enabled Word document (.docm); save it as .docx",
+            )
+        for prefix, kind in _OOXML_KINDS:
+            if any(name.startswith(prefix) for name in names):
+                return kind
+    name = _ZIP_MIMETYPES.get(mimetype, _ZIP_OTHER)
+    raise IngestError(UNSUPPORTED_FORMAT, f"Unsupported format: {name}")
+
+
+def _check_expansion(members: list[zipfile.ZipInfo], limit: int) -> None:
+    """Refuse zip bombs from the sizes the archive declares, before anything decompresses it."""
+    if sum(member.file_size for member in members) > limit:
+        raise IngestError(
+            ARCHIVE_TOO_LARGE, f"The archive expands to more than {limit // MiB} MiB (zip bomb protection)"
+        )
+    for member in members:
+        if member.file_size > _RATIO_FLOOR and member.file_size > _MAX_RATIO * max(member.compress_size, 1):
+            raise IngestError(
+                ARCHIVE_TOO_LARGE,
+                f"The archive contains a part compressed more than {_MAX_RATIO} to 1 (zip bomb protection)",
+            )
+
+
+def _text_kind(head: bytes, extension: str) -> str:
+    encoding = bom_encoding(head) or bomless_utf16(head)
+    if encoding is None and len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) // 100:
+        raise IngestError(UNSUPPORTED_FORMAT, "Unsupported format: binary file of unknown type")
+    sample = head.decode(encoding or "utf-8", errors="replace")
+    if _HTML_START.match(sample) or (extension in _HTML_EXTENSIONS and sample.lstrip().startswith("<")):
+        return "html"
+    if _looks_like_mail(sample, extension):
+        return "eml"
+    if extension in _JSON_EXTENSIONS and sample.lstrip()[:1] in ("{", "["):
+        return "json"
+    return _TEXT_KINDS.get(extension, "text")
+
+
+def _looks_like_mail(sample: str, extension: str) -> bool:
+    """RFC 822 headers at the top: any with an .eml name, else at least two well-known ones."""
+    lines = sample.lstrip("\r\n").split("\n")[:-1]  # the last line may be cut short
+    if lines and lines[0].startswith("From "):  # an mbox separator
+        lines = lines[1:]
+    names = []
+    for line in lines:
+        if not line.strip():
+            break
+        if line[0] in " \t" and names:
+            continue
+        match = _HEADER_LINE.match(line)
+        if match is None:
+            return False
+        names.append(match.group(1).lower())
+    known = len(_MAIL_HEADERS.intersection(names))
+    return bool(names) and (extension == ".eml" or known >= 2)

@@ -1,0 +1,23 @@
+"""Why a document could not be ingested, in words a knowledge-base administrator understands."""
+
+UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+ENCRYPTED = "ENCRYPTED"
+CORRUPT_FILE = "CORRUPT_FILE"
+NO_TEXT = "NO_TEXT"
+EMPTY_FILE = "EMPTY_FILE"
+ARCHIVE_TOO_LARGE = "ARCHIVE_TOO_LARGE"
+PARSE_TIMEOUT = "PARSE_TIMEOUT"
+
+
+class IngestError(Exception):
+    """A document that cannot be ingested; `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+        # every field goes to Exception.args so the error survives pickling across the process pool
+        super().__init__(code, message, retryable)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,466 @@
+"""Text extraction, one parser per detected type; `parse_file` is the entry point."""
+
+import csv
+import email
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, time
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import docx
+import openpyxl
+import pptx
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+from docx.enum.style import WD_STYLE_TYPE
+from pptx.shapes.group import GroupShape
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from docintake.ingestor.parsing.detect import MiB, detect_type
+from docintake.ingestor.parsing.errors import CORRUPT_FILE, ENCRYPTED, NO_TEXT, IngestError
+from docintake.ingestor.parsing.model import ParsedDocument, Section
+from docintake.ingestor.parsing.text import (
+    bom_encoding,
+    bomless_utf16,
+    codec_name,
+    decode_declared,
+    decode_text,
+    tidy,
+)
+
+# a parser returns the document's sections and its page count, or None where the format has no pages
+Extracted = tuple[list[Section], int | None]
+
+FORMAT_NAMES = {
+    "pdf": "PDF",
+    "docx": "Word document",
+    "pptx": "PowerPoint presentation",
+    "xlsx": "Excel workbook",
+    "text": "text file",
+    "markdown": "Markdown file",
+    "csv": "CSV file",
+    "tsv": "TSV file",
+    "html": "HTML page",
+    "eml": "email",
+    "json": "JSON file",
+}
+CHARACTERS_PER_PAGE = 3000
+
+
+def parse_file(path: Path, filename_hint: str = "", max_expanded_bytes: int = 256 * MiB) -> ParsedDocument:
+    """Detect the type of the file at `path` from its content and extract its text, else raise IngestError."""
+    path = Path(path)
+    kind = detect_type(path, filename_hint, max_expanded_bytes)
+    try:
+        sections, pages = PARSERS[kind](path)
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(
+            CORRUPT_FILE, f"The {FORMAT_NAMES[kind]} could not be read; the file may be damaged or incomplete"
+        ) from exc
+    tidied = tuple(
+        Section(text, section.page, section.heading) for section in sections if (text := tidy(section.text))
+    )
+    if not tidied:
+        raise IngestError(NO_TEXT, _no_text_reason(kind))
+    if pages is None:
+        pages = math.ceil(sum(len(section.text) for section in tidied) / CHARACTERS_PER_PAGE)
+    return ParsedDocument(kind, tidied, pages)
+
+
+def _no_text_reason(kind: str) -> str:
+    if kind in ("pdf", "docx", "pptx"):
+        return "No extractable text: the document may be a scanned image; OCR is not supported"
+    return "No extractable text: the file is blank"
+
+
+class _Sections:
+    """Collects text into sections, starting a new one at every heading."""
+
+    def __init__(self, heading: str | None = None) -> None:
+        self.sections: list[Section] = []
+        self._parts: list[str] = []
+        self._heading = heading
+
+    def start(self, heading: str) -> None:
+        if heading.strip():  # an empty heading paragraph does not end the section it stands in
+            self._flush()
+            self._heading = heading.strip()
+
+    def add(self, text: str) -> None:
+        self._parts.append(text)
+
+    def done(self) -> list[Section]:
+        self._flush()
+        return self.sections
+
+    def _flush(self) -> None:
+        if self._parts:
+            self.sections.append(Section("".join(self._parts), heading=self._heading))
+            self._parts = []
+
+
+def parse_pdf(path: Path) -> Extracted:
+    try:
+        document = pypdfium2.PdfDocument(path)
+    except pypdfium2.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise IngestError(
+                ENCRYPTED, "The PDF is password-protected; remove the password and upload it again"
+            ) from exc
+        raise IngestError(CORRUPT_FILE, "The PDF is damaged or incomplete and could not be read") from exc
+    try:
+        pages = len(document)
+        return [Section(_pdf_page_text(document, index), page=index + 1) for index in range(pages)], pages
+    finally:
+        document.close()
+
+
+def _pdf_page_text(document: pypdfium2.PdfDocument, index: int) -> str:
+    page = document[index]
+    text_page = page.get_textpage()
+    try:
+        return text_page.get_text_range()
+    finally:
+        text_page.close()
+        page.close()
+
+
+def parse_docx(path: Path) -> Extracted:
+    document = docx.Document(str(path))
+    headings = {
+        style.style_id
+        for style in document.styles
+        if style.type == WD_STYLE_TYPE.PARAGRAPH and style.name.startswith(("Heading", "Title"))
+    }
+    sections = _Sections()
+    for block in _docx_blocks(document.element.body):
+        if block.tag == _W_TBL:
+            sections.add("".join(line + "\n" for line in _docx_table_lines(block)))
+            continue
+        text = "".join(_docx_runs_text(block))
+        style = block.find(_W_STYLE_PATH)
+        if style is not None and style.get(_W_VAL) in headings:
+            sections.start(text)
+        sections.add(text + "\n")
+    return sections.done(), None
+
+
+# Word's XML is walked directly: python-docx's object model is several times slower on long documents
+# and skips paragraphs inside content controls.
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_W_P, _W_TBL, _W_TR, _W_TC, _W_T, _W_VAL = (f"{_W}{name}" for name in ("p", "tbl", "tr", "tc", "t", "val"))
+_W_STYLE_PATH = f"{_W}pPr/{_W}pStyle"
+_W_CHARACTERS = {f"{_W}tab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
+# formatting, and the fallback copy of a text box, which repeats its primary copy
+_W_SKIP = frozenset(
+    (f"{_W}pPr", f"{_W}rPr", "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback")
+)
+
+
+def _docx_blocks(parent) -> Iterator:
+    """Paragraphs and tables in reading order, also those wrapped in content controls and the like."""
+    for child in parent:
+        if child.tag in (_W_P, _W_TBL):
+            yield child
+        elif child.tag not in _W_SKIP:
+            yield from _docx_blocks(child)
+
+
+def _docx_runs_text(element) -> Iterator[str]:
+    for child in element:
+        if child.tag == _W_T:
+            yield child.text or ""
+        elif child.tag in _W_CHARACTERS:
+            yield _W_CHARACTERS[child.tag]
+        elif child.tag not in _W_SKIP:
+            yield from _docx_runs_text(child)
+
+
+def _docx_table_lines(table) -> Iterator[str]:
+    """A row per line, cells tab-separated, a merged cell once, tables nested in cells flattened into them."""
+    for row in table.iterchildren(_W_TR):
+        yield "\t".join(" ".join(_docx_cell_lines(cell)) for cell in row.iterchildren(_W_TC))
+
+
+def _docx_cell_lines(cell) -> Iterator[str]:
+    for block in _docx_blocks(cell):
+        if block.tag == _W_TBL:
+            yield from _docx_table_lines(block)
+        else:
+            yield "".join(_docx_runs_text(block))
+
+
+def parse_pptx(path: Path) -> Extracted:
+    presentation = pptx.Presentation(str(path))
+    sections = []
+    for number, slide in enumerate(presentation.slides, start=1):
+        title = slide.shapes.title
+        heading = title.text_frame.text.strip() if title is not None and title.has_text_frame else ""
+        text = "\n".join(_shape_lines(slide.shapes))
+        sections.append(Section(text, page=number, heading=heading or None))
+    return sections, len(presentation.slides)
+
+
+def _shape_lines(shapes: Iterable) -> Iterator[str]:
+    for shape in shapes:
+        if isinstance(shape, GroupShape):
+            yield from _shape_lines(shape.shapes)
+        elif shape.has_text_frame:
+            yield shape.text_frame.text
+        elif shape.has_table:
+            for row in shape.table.rows:
+                yield "\t".join(cell.text for cell in row.cells)
+
+
+def parse_xlsx(path: Path) -> Extracted:
+    with path.open("rb") as stream:  # a stream, so openpyxl does not insist on an .xlsx file name
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        try:
+            sheets = workbook.worksheets
+            return [Section(_sheet_text(sheet), heading=sheet.title) for sheet in sheets], len(sheets)
+        finally:
+            workbook.close()
+
+
+def _sheet_text(sheet) -> str:
+    sheet.reset_dimensions()  # the declared dimensions can be wrong, or absurdly large
+    lines = []
+    for row in sheet.iter_rows(values_only=True):
+        cells = [_cell_text(value) for value in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            lines.append("\t".join(cells))
+    return "\n".join(lines)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+def parse_text(path: Path) -> Extracted:
+    return [Section(decode_text(path.read_bytes()))], None
+
+
+_ATX_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def parse_markdown(path: Path) -> Extracted:
+    sections = _Sections()
+    fence = None
+    for line in decode_text(path.read_bytes()).split("\n"):
+        if marker := _FENCE.match(line):
+            if fence is None:
+                fence = marker.group(1)
+            elif marker.group(1).startswith(fence):
+                fence = None
+        elif fence is None and (heading := _ATX_HEADING.match(line)):
+            sections.start(heading.group(1))
+        sections.add(line + "\n")
+    return sections.done(), None
+
+
+def parse_csv(path: Path) -> Extracted:
+    return _delimited(decode_text(path.read_bytes()), None), None
+
+
+def parse_tsv(path: Path) -> Extracted:
+    return _delimited(decode_text(path.read_bytes()), "\t"), None
+
+
+_SNIFF_SAMPLE = 4096
+
+
+def _delimited(text: str, delimiter: str | None) -> list[Section]:
+    """Records under a header as `column: value` lines and a blank line between records; rows without a
+    header tab-separated; text that is not clearly delimited as it is."""
+    # the csv sniffer slows down quadratically on quote-heavy text: a few KiB of whole lines must do
+    sample = text[:_SNIFF_SAMPLE].rsplit("\n", 1)[0] if len(text) > _SNIFF_SAMPLE else text
+    try:
+        dialect = csv.excel_tab if delimiter == "\t" else csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in row)]
+    except csv.Error:
+        return [Section(text)]
+    if len(rows) < 2 or not _has_header(sample):
+        return [Section("\n".join("\t".join(cell.strip() for cell in row) for row in rows))]
+    header, *records = rows
+    labels = [label.strip() or f"Column {number}" for number, label in enumerate(header, start=1)]
+    return [Section("\n\n".join(_record(labels, record) for record in records))]
+
+
+def _has_header(sample: str) -> bool:
+    try:
+        return csv.Sniffer().has_header(sample)
+    except csv.Error:
+        return False
+
+
+def _record(labels: list[str], record: list[str]) -> str:
+    return "\n".join(
+        f"{labels[index] if index < len(labels) else f'Column {index + 1}'}: {value.strip()}"
+        for index, value in enumerate(record)
+        if value.strip()
+    )
+
+
+_DECLARED_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""", re.I
+)
+
+
+def parse_html(path: Path) -> Extracted:
+    return html_sections(_decode_html(path.read_bytes())), None
+
+
+def _decode_html(raw: bytes) -> str:
+    match = None if bom_encoding(raw) else _DECLARED_CHARSET.search(raw[:4096])
+    label = (match.group(1) or match.group(2)).decode("ascii") if match else None
+    # found in ASCII-compatible bytes, a UTF-16 or UTF-32 label cannot be right
+    if (codec_name(label) or "").startswith(("utf-16", "utf-32")):
+        label = None
+    return decode_declared(raw, label)
+
+
+_BLOCKS = frozenset(
+    "address article aside blockquote body caption dd details dialog div dl dt fieldset figcaption figure "
+    "footer form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre section summary table tbody td tfoot "
+    "th thead tr ul".split()
+)
+_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+_CELLS = frozenset(("td", "th"))
+_SPACES = re.compile(r"\s+")
+_RUNS_OF_SPACES = re.compile(r" {2,}")
+
+
+def html_sections(markup: str) -> list[Section]:
+    """Text of the HTML body: a line per block element, a section per h1-h6, the title heading the start."""
+    tree = LexborHTMLParser(markup)
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    title = tree.css_first("title")
+    sections = _Sections(_SPACES.sub(" ", title.text()).strip() if title is not None else None)
+    previous = None
+    for block, text in _html_blocks(tree.body or tree.root):
+        if not text.strip():
+            continue
+        if block.tag in _HEADINGS:
+            sections.start(_SPACES.sub(" ", text))
+        sections.add(("\t" if _same_row(previous, block) else "\n") + text)
+        previous = block
+    return sections.done()
+
+
+def _html_blocks(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
+    """Each block element with its own text (not that of the blocks nested in it), in reading order."""
+    block, parts = None, []
+    for node in root.traverse(include_text=True):
+        if node.tag == "br":
+            parts.append("\n")
+        elif node.is_text_node:
+            here = _block_of(node)
+            if block is None or here.mem_id != block.mem_id:
+                if block is not None:
+                    yield block, _block_text(block, parts)
+                block, parts = here, []
+            text = node.text_content or ""
+            parts.append(text if here.tag == "pre" else _SPACES.sub(" ", text))
+    if block is not None:
+        yield block, _block_text(block, parts)
+
+
+def _block_text(block: LexborNode, parts: list[str]) -> str:
+    text = "".join(parts)
+    if block.tag == "pre":
+        return text
+    return "\n".join(_RUNS_OF_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def _block_of(node: LexborNode) -> LexborNode:
+    while node.parent is not None and node.tag not in _BLOCKS:
+        node = node.parent
+    return node
+
+
+def _same_row(previous: LexborNode | None, current: LexborNode) -> bool:
+    return (
+        previous is not None
+        and previous.tag in _CELLS
+        and current.tag in _CELLS
+        and previous.parent.mem_id == current.parent.mem_id
+    )
+
+
+_MAIL_HEADERS = ("Subject", "From", "To", "Cc", "Date")
+
+
+def parse_eml(path: Path) -> Extracted:
+    raw = path.read_bytes()
+    if bom_encoding(raw) or bomless_utf16(raw[:4096]):  # a whole message saved as UTF-16 or UTF-32 text
+        message = email.message_from_string(decode_text(raw), policy=policy.default)
+    else:
+        message = email.message_from_bytes(raw, policy=policy.default)
+    lines = [f"{name}: {value}" for name in _MAIL_HEADERS if (value := _header(message, name))]
+    attachments = [name for part in message.walk() if (name := part.get_filename())]
+    if attachments:
+        lines.append("Attachments: " + ", ".join(attachments))
+    text = "\n".join(lines) + "\n\n" + _mail_body(message)
+    return [Section(text, heading=_header(message, "Subject") or None)], None
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # a malformed header must not cost the whole message
+        return ""
+    return _SPACES.sub(" ", str(value)).strip() if value is not None else ""
+
+
+def _mail_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    content = decode_declared(part.get_payload(decode=True) or b"", part.get_content_charset())
+    if part.get_content_subtype() == "html":
+        return "\n\n".join(section.text for section in html_sections(content))
+    return content
+
+
+def parse_json(path: Path) -> Extracted:
+    text = decode_text(path.read_bytes())
+    try:
+        return [Section(json.dumps(json.loads(text), indent=2, ensure_ascii=False))], None
+    except ValueError:
+        pass
+    try:  # newline-delimited JSON
+        records = [json.loads(line) for line in text.split("\n") if line.strip()]
+    except ValueError:  # not JSON after all: its text is still worth keeping
+        return [Section(text)], None
+    return [Section("\n".join(json.dumps(record, ensure_ascii=False) for record in records))], None
+
+
+PARSERS: dict[str, Callable[[Path], Extracted]] = {
+    "pdf": parse_pdf,
+    "docx": parse_docx,
+    "pptx": parse_pptx,
+    "xlsx": parse_xlsx,
+    "text": parse_text,
+    "markdown": parse_markdown,
+    "csv": parse_csv,
+    "tsv": parse_tsv,
+    "html": parse_html,
+    "eml": parse_eml,
+    "json": parse_json,
+}
