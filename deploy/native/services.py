@@ -51,6 +51,7 @@ class ServiceProcess:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     ready_url: str | None = None
+    _process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def pid_file(self) -> Path:
@@ -61,6 +62,8 @@ class ServiceProcess:
         return self.run_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
+        if self._process is not None:  # started here: poll() also reaps it once it has ended
+            return self._process.pid if self._process.poll() is None else None
         try:
             pid = int(self.pid_file.read_text())
             os.kill(pid, 0)
@@ -79,11 +82,11 @@ class ServiceProcess:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         since = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as log:
-            process = subprocess.Popen(
+            self._process = subprocess.Popen(
                 [str(BIN / self.script)], env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
-        self.pid_file.write_text(str(process.pid))
+        self.pid_file.write_text(str(self._process.pid))
         if wait:
             self.wait_ready(since)
 
@@ -103,23 +106,19 @@ class ServiceProcess:
             os.kill(pid, signum)
 
     def stop(self, timeout: float = 30) -> int | None:
-        """SIGTERM, then wait; returns the exit code when this process started it and it ended."""
+        """SIGTERM, wait, SIGKILL if need be; returns the exit code when this object started the process."""
         pid = self.pid()
         if pid is None:
             return None
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                finished, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # not our child: poll until it is gone
-                finished, status = (pid, 0) if self.pid() is None else (0, 0)
-            if finished:
-                self.pid_file.unlink(missing_ok=True)
-                return os.waitstatus_to_exitcode(status)
+        while self.pid() is not None and time.monotonic() < deadline:
             time.sleep(0.1)
-        os.kill(pid, signal.SIGKILL)
+        if self.pid() is not None:
+            os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+        if self._process is not None:
+            return self._process.wait()
         return None
 
 
