@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MEMBERS := contracts gateway ingestor status-service
 STAMP := $(VENV)/.installed
 
-.PHONY: install servers up down status test unit bench asyncapi clean
+.PHONY: install servers browser up down status test unit bench asyncapi clean
 
 $(STAMP): pyproject.toml $(foreach m,$(MEMBERS),$(m)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,10 @@ down: install             ## stop the services and the servers
 status: install
 	$(BIN)/python deploy/native/servers.py status; $(BIN)/python deploy/native/services.py status
 
-test: servers             ## every test, against the real servers
+browser:                  ## Debian's Chromium for the upload page's browser test
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: servers browser     ## every test, against the real servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: install             ## the fast tests that need no server
