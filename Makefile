@@ -41,7 +41,7 @@ bench: servers            ## the end-to-end benchmark (see docs/performance.md)
 	$(BIN)/python bench/end_to_end.py $(BENCH_ARGS)
 
 asyncapi: install         ## regenerate docs/asyncapi.json from the FastStream apps
-	$(BIN)/python -m docintake_tools.asyncapi > docs/asyncapi.json
+	$(BIN)/python docs/asyncapi.py
 
 clean:
 	rm -rf $(VENV)
