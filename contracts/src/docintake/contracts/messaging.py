@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from faststream.rabbit import Channel, RabbitBroker
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
 from docintake.contracts.events import Event
 from docintake.contracts.topology import (
@@ -17,6 +17,16 @@ from docintake.contracts.topology import (
 )
 
 PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+def deliveries_so_far(message: RabbitMessage) -> int:
+    """How many times this message was delivered before, as the quorum queue counts it."""
+    return int((message.headers or {}).get("x-delivery-count", 0) or 0)
+
+
+def backoff_seconds(attempt: int, ceiling: float) -> float:
+    """The pause before trying again after `attempt` failed tries: 1, 2, 4 ... seconds, at most `ceiling`."""
+    return min(2.0 ** (attempt - 1), ceiling)
 
 
 def make_broker(url: str, *, prefetch: int | None = None, graceful_timeout: float = 30.0) -> RabbitBroker:

@@ -11,7 +11,13 @@ from faststream.rabbit import RabbitBroker, RabbitMessage
 from docintake.contracts.events import BatchCancelled, DocumentQueued
 from docintake.contracts.graphdb import open_driver
 from docintake.contracts.logging import get_logger
-from docintake.contracts.messaging import declare_topology, make_broker, publish
+from docintake.contracts.messaging import (
+    backoff_seconds,
+    declare_topology,
+    deliveries_so_far,
+    make_broker,
+    publish,
+)
 from docintake.contracts.storage import ObjectStore
 from docintake.contracts.topology import DELIVERY_LIMIT, EVENTS_EXCHANGE, INGESTOR_QUEUE
 from docintake.ingestor import metrics
@@ -21,15 +27,6 @@ from docintake.ingestor.service import Dependencies, TransientFailure, failed, i
 from docintake.ingestor.settings import IngestorSettings
 
 log = get_logger(__name__)
-
-
-def deliveries_so_far(message: RabbitMessage) -> int:
-    """How many times this message was delivered before, as the quorum queue counts it."""
-    return int((message.headers or {}).get("x-delivery-count", 0) or 0)
-
-
-def backoff_seconds(attempt: int, ceiling: float) -> float:
-    return min(2.0 ** (attempt - 1), ceiling)
 
 
 def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, RabbitBroker]:

@@ -1,0 +1,46 @@
+"""A batch's progress as Server-Sent Events: `progress` on every change, then `complete` at the end."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from docintake.contracts.api import TERMINAL_STATES, BatchStatus
+from docintake.contracts.logging import get_logger
+from docintake.status.repository import ProgressRepository, is_transient
+from docintake.status.services import Clock, batch_status
+
+log = get_logger(__name__)
+
+KEEP_ALIVE_SECONDS = 15.0
+
+
+def server_sent_event(name: str, status: BatchStatus) -> str:
+    return f"event: {name}\ndata: {status.model_dump_json()}\n\n"
+
+
+async def progress_events(batch_id: UUID, repo: ProgressRepository, clock: Clock,
+                          poll_seconds: float) -> AsyncIterator[str]:
+    last_sent: dict | None = None
+    last_write = time.monotonic()
+    while True:
+        try:
+            status = await batch_status(batch_id, repo, clock)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("progress store unavailable; stream keeps polling", error=repr(exc))
+            await asyncio.sleep(poll_seconds)
+            continue
+        # The estimate moves with the clock alone; only a change of the record itself is news.
+        snapshot = status.model_dump(exclude={"estimated_completion_time"})
+        if snapshot != last_sent:
+            last_sent, last_write = snapshot, time.monotonic()
+            yield server_sent_event("progress", status)
+        elif time.monotonic() - last_write >= KEEP_ALIVE_SECONDS:
+            last_write = time.monotonic()
+            yield ": keep-alive\n\n"
+        if status.status in TERMINAL_STATES:
+            yield server_sent_event("complete", status)
+            return
+        await asyncio.sleep(poll_seconds)

@@ -1,0 +1,266 @@
+"""The progress store: batches and their items in Neo4j, each change one write transaction.
+
+Progress records live under their own labels (:IngestBatch)-[:HAS_ITEM]->(:IngestItem), and
+(:IngestEvent {event_id}) remembers which events were applied; the knowledge graph's labels are
+never touched. A change locks its batch node first, so changes of one batch apply one after the
+other while different batches proceed in parallel.
+"""
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, NamedTuple, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, RoutingControl
+from neo4j.exceptions import ClientError, DriverError, Neo4jError
+
+from docintake.contracts.api import TERMINAL_STATES, BatchState
+from docintake.contracts.settings import Settings
+from docintake.status.domain import UNFINISHED_STATES, Batch
+from docintake.status.records import (
+    Properties,
+    batch_from_properties,
+    batch_properties,
+    item_properties,
+)
+
+T = TypeVar("T")
+
+# Deadlocks and leader switches are retried inside the driver for this long; beyond it the
+# caller decides (the projection hands the message back to the broker).
+TRANSACTION_RETRY_SECONDS = 5.0
+
+SCHEMA = (
+    "CREATE CONSTRAINT ingest_batch_id IF NOT EXISTS FOR (b:IngestBatch) REQUIRE b.batch_id IS UNIQUE",
+    "CREATE CONSTRAINT ingest_item_id IF NOT EXISTS FOR (i:IngestItem) REQUIRE i.document_id IS UNIQUE",
+    "CREATE CONSTRAINT ingest_event_id IF NOT EXISTS FOR (e:IngestEvent) REQUIRE e.event_id IS UNIQUE",
+    "CREATE INDEX ingest_batch_status IF NOT EXISTS FOR (b:IngestBatch) ON (b.status)",
+    "CREATE INDEX ingest_batch_created_at IF NOT EXISTS FOR (b:IngestBatch) ON (b.created_at)",
+    "CREATE INDEX ingest_item_state IF NOT EXISTS FOR (i:IngestItem) ON (i.state)",
+)
+
+_WITH_ITEMS = """
+OPTIONAL MATCH (b)-[:HAS_ITEM]->(i:IngestItem)
+RETURN b {.*} AS batch, collect(i {.*}) AS items
+"""
+_GET = "MATCH (b:IngestBatch {batch_id: $batch_id})" + _WITH_ITEMS
+# Writing to the batch node takes its write lock, held until commit; the property set and removed
+# again is only the means. (Incrementing a counter instead, which reads the node first, deadlocks
+# with a transaction that adds an item to the batch.)
+_LOCK = " SET b._lock = true REMOVE b._lock WITH b" + _WITH_ITEMS
+_LOCK_EXISTING = "MATCH (b:IngestBatch {batch_id: $batch_id})" + _LOCK
+_LOCK_OR_CREATE = "MERGE (b:IngestBatch {batch_id: $batch_id})" + _LOCK
+# Whoever creates the marker owns the event; a second claim finds the first one's token.
+_CLAIM_EVENT = """
+MERGE (e:IngestEvent {event_id: $event_id})
+ON CREATE SET e.batch_id = $batch_id, e.claim = $claim, e.applied_at = datetime()
+RETURN e.claim = $claim AS claimed
+"""
+_SAVE = """
+MATCH (b:IngestBatch {batch_id: $batch_id})
+SET b += $batch
+WITH b
+UNWIND $items AS item
+MERGE (i:IngestItem {document_id: item.document_id})
+SET i += item.properties
+MERGE (b)-[:HAS_ITEM]->(i)
+"""
+_PAGE = """
+MATCH (b:IngestBatch)
+WHERE b.created_at IS NOT NULL
+  AND ($status IS NULL OR b.status = $status)
+  AND ($after_created_at IS NULL OR b.created_at < $after_created_at
+       OR (b.created_at = $after_created_at AND b.batch_id < $after_batch_id))
+WITH b ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $limit
+OPTIONAL MATCH (b)-[:HAS_ITEM]->(i:IngestItem)
+WITH b, collect(i {.*}) AS items
+ORDER BY b.created_at DESC, b.batch_id DESC
+RETURN b {.*} AS batch, items
+"""
+_STALLED = """
+MATCH (i:IngestItem) WHERE i.state IN $unfinished AND i.progressed_at <= $cutoff
+RETURN DISTINCT i.batch_id AS batch_id
+UNION
+MATCH (b:IngestBatch) WHERE b.manifest_known = false AND b.updated_at <= $cutoff
+RETURN b.batch_id AS batch_id
+"""
+_AWAITING_COMPLETION = """
+MATCH (b:IngestBatch)
+WHERE b.status IN $terminal AND b.completion_published = false AND b.updated_at <= $settled_before
+RETURN b.batch_id AS batch_id
+"""
+_PENDING = """
+MATCH (i:IngestItem) WHERE i.state IN $unfinished
+RETURN coalesce(sum(i.size), 0) AS bytes, count(i) AS documents
+"""
+
+
+class BatchNotFound(LookupError):
+    def __init__(self, batch_id: UUID | str):
+        super().__init__(f"batch {batch_id} is not known")
+        self.batch_id = batch_id
+
+
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """A committed change: the batch as it now is, and what the change returned."""
+
+    batch: Batch
+    outcome: T
+
+
+class PageMark(NamedTuple):
+    """Where a page of the newest-first batch list ended; the next page starts after it."""
+
+    created_at: datetime
+    batch_id: UUID
+
+    def encode(self) -> str:
+        raw = json.dumps([self.created_at.isoformat(), str(self.batch_id)]).encode()
+        return base64.urlsafe_b64encode(raw).decode()
+
+    @classmethod
+    def decode(cls, cursor: str) -> "PageMark":
+        """Raises ValueError when the cursor is not one this service handed out."""
+        try:
+            created_at, batch_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            return cls(datetime.fromisoformat(created_at), UUID(batch_id))
+        except (TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"invalid cursor {cursor!r}") from exc
+
+
+class ProgressRepository(Protocol):
+    async def get(self, batch_id: UUID) -> Batch | None: ...
+
+    async def apply_once(self, event_id: UUID, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T] | None:
+        """Run `change` on the batch (created if new) unless the event was applied before: then None."""
+
+    async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
+        """Run `change` on an existing batch; raises BatchNotFound."""
+
+    async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]: ...
+
+    async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
+        """Batches with an unfinished document, or no BatchCreated, that changed no later than `cutoff`."""
+
+    async def batch_ids_awaiting_completion(self, settled_before: datetime) -> list[UUID]:
+        """Finished batches whose completion is not marked published and that settled before the time."""
+
+    async def pending_totals(self) -> tuple[int, int]:
+        """Bytes and number of accepted documents not yet finished."""
+
+    async def ping(self) -> None: ...
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed store operation may succeed when tried again later."""
+    if isinstance(error, Neo4jError | DriverError):
+        return error.is_retryable()
+    return isinstance(error, OSError)
+
+
+class Neo4jProgressRepository:
+    def __init__(self, driver: AsyncDriver, database: str):
+        self._driver = driver
+        self._database = database
+
+    @classmethod
+    def connect(cls, settings: Settings) -> "Neo4jProgressRepository":
+        driver = AsyncGraphDatabase.driver(
+            settings.neo4j_uri,
+            auth=(settings.neo4j_user, settings.neo4j_password),
+            max_transaction_retry_time=TRANSACTION_RETRY_SECONDS,
+        )
+        return cls(driver, settings.neo4j_database)
+
+    async def close(self) -> None:
+        await self._driver.close()
+
+    async def create_schema(self) -> None:
+        for statement in SCHEMA:
+            try:
+                await self._driver.execute_query(statement, database_=self._database)
+            except ClientError as exc:
+                # Another instance starting at the same moment may have created it first.
+                if "AlreadyExists" not in (exc.code or ""):
+                    raise
+
+    async def ping(self) -> None:
+        await self._driver.execute_query("RETURN 1", database_=self._database, routing_=RoutingControl.READ)
+
+    async def get(self, batch_id: UUID) -> Batch | None:
+        records = await self._read(_GET, batch_id=str(batch_id))
+        return batch_from_properties(records[0]["batch"], records[0]["items"]) if records else None
+
+    async def apply_once(self, event_id: UUID, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T] | None:
+        return await self._change(batch_id, change, event_id=event_id, create=True)
+
+    async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
+        result = await self._change(batch_id, change, event_id=None, create=False)
+        assert result is not None  # only a claimed event can come back as None
+        return result
+
+    async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
+        records = await self._read(
+            _PAGE, status=status, limit=limit,
+            after_created_at=after.created_at if after else None,
+            after_batch_id=str(after.batch_id) if after else None,
+        )
+        return [batch_from_properties(record["batch"], record["items"]) for record in records]
+
+    async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
+        records = await self._read(_STALLED, cutoff=cutoff, unfinished=[s.value for s in UNFINISHED_STATES])
+        return [UUID(record["batch_id"]) for record in records]
+
+    async def batch_ids_awaiting_completion(self, settled_before: datetime) -> list[UUID]:
+        records = await self._read(_AWAITING_COMPLETION, settled_before=settled_before,
+                                   terminal=sorted(TERMINAL_STATES))
+        return [UUID(record["batch_id"]) for record in records]
+
+    async def pending_totals(self) -> tuple[int, int]:
+        records = await self._read(_PENDING, unfinished=[s.value for s in UNFINISHED_STATES])
+        return records[0]["bytes"], records[0]["documents"]
+
+    async def _read(self, query: str, **parameters: object) -> list:
+        result = await self._driver.execute_query(
+            query, parameters, database_=self._database, routing_=RoutingControl.READ
+        )
+        return result.records
+
+    async def _change(self, batch_id: UUID, change: Callable[[Batch], T], *, event_id: UUID | None,
+                      create: bool) -> Change[T] | None:
+        # The driver may run this again after a transient error, so it starts from a fresh read each time.
+        async def transaction(tx: AsyncManagedTransaction) -> Change[T] | None:
+            if event_id is not None and not await _claim_event(tx, event_id, batch_id):
+                return None
+            loaded = await (await tx.run(_LOCK_OR_CREATE if create else _LOCK_EXISTING,
+                                         batch_id=str(batch_id))).single()
+            if loaded is None:
+                raise BatchNotFound(batch_id)
+            batch = batch_from_properties(loaded["batch"], loaded["items"])
+            items_before = {item.document_id: item_properties(batch_id, item) for item in batch.items.values()}
+            outcome = change(batch)
+            changed_items = [
+                {"document_id": str(item.document_id), "properties": props}
+                for item in batch.items.values()
+                if (props := item_properties(batch_id, item)) != items_before.get(item.document_id)
+            ]
+            await _save(tx, batch, changed_items)
+            return Change(batch, outcome)
+
+        async with self._driver.session(database=self._database) as session:
+            return await session.execute_write(transaction)
+
+
+async def _claim_event(tx: AsyncManagedTransaction, event_id: UUID, batch_id: UUID) -> bool:
+    record = await (await tx.run(_CLAIM_EVENT, event_id=str(event_id), batch_id=str(batch_id),
+                                 claim=str(uuid4()))).single()
+    return bool(record and record["claimed"])
+
+
+async def _save(tx: AsyncManagedTransaction, batch: Batch, changed_items: list[Properties]) -> None:
+    result = await tx.run(_SAVE, batch_id=str(batch.batch_id), batch=batch_properties(batch), items=changed_items)
+    await result.consume()

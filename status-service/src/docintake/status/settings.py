@@ -1,0 +1,16 @@
+"""The status service's settings: the shared ones plus its own, all read from DOCINTAKE_* variables."""
+
+from docintake.contracts.settings import Settings
+
+
+class StatusSettings(Settings):
+    status_host: str = "127.0.0.1"
+    status_port: int = 8002
+    # A document with no progress for this long is failed, so that its batch can finish.
+    stall_timeout_seconds: float = 900.0
+    # How often stalled documents are swept and unpublished completions re-published.
+    sweep_interval_seconds: float = 10.0
+    # Messages the projection works on at once (events of one batch still apply one at a time).
+    prefetch: int = 32
+    # How often a live progress stream looks for changes.
+    stream_poll_seconds: float = 0.5

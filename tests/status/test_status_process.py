@@ -1,0 +1,61 @@
+"""The status service process: a clean stop, a crash in the middle of a batch, and the stall timeout."""
+
+import signal
+
+from docintake.contracts.events import BatchCompleted
+from docintake.contracts.messaging import publish_all
+from tests.status.status_harness import EventTap, ServiceProcess, status_when
+from tests.unit.status.status_events import SyntheticBatch
+
+
+async def test_the_service_logs_ready_and_exits_0_on_sigterm(tmp_path):
+    service = await ServiceProcess(tmp_path / "service.log").start()
+    async with service.client() as http:
+        assert (await http.get("/readyz")).status_code == 200
+
+    assert await service.stop(signal.SIGTERM) == 0
+    messages = [line["message"] for line in service.log_lines()]
+    assert "ready" in messages
+    assert "Application shutdown complete." in messages
+
+
+async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_exact_counts(
+        broker, tmp_path, settings):
+    synthetic = SyntheticBatch(size=80)
+    events = [synthetic.created()] + [synthetic.ingested(index) for index in range(60)] + [
+        synthetic.failed(index) for index in range(60, 80)]
+    before_crash, after_crash = events[:50], events[50:]
+
+    async with EventTap(settings.rabbitmq_url, synthetic.batch_id, "batch.completed") as tap:
+        first = await ServiceProcess(tmp_path / "first.log").start()
+        await publish_all(broker, before_crash)
+        async with first.client() as http:
+            await status_when(http, synthetic.batch_id, lambda s: s.processed_count > 0, timeout=30)
+        assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+
+        await publish_all(broker, after_crash + before_crash[:10])  # with some published twice
+        second = await ServiceProcess(tmp_path / "second.log").start()
+        async with second.client() as http:
+            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=60)
+        assert (done.status, done.total_documents, done.processed_count, done.failed_count, done.pending_count) == (
+            "partial_failure", 80, 60, 20, 0)
+
+        [completion] = await tap.wait_for(1)
+        assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
+        assert (completion.data.processed_count, completion.data.failed_count) == (60, 20)
+        assert await second.stop() == 0
+
+
+async def test_documents_without_progress_time_out_and_the_batch_finishes(broker, tmp_path):
+    service = await ServiceProcess(tmp_path / "service.log", stall_timeout_seconds=2).start()
+    try:
+        synthetic = SyntheticBatch(size=3)
+        await publish_all(broker, [synthetic.created(), synthetic.ingested(0)])
+        async with service.client() as http:
+            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=20)
+    finally:
+        await service.stop()
+
+    assert (done.status, done.processed_count, done.failed_count) == ("partial_failure", 1, 2)
+    assert {(doc.error, doc.error_code) for doc in done.failed_documents} == {
+        ("timed out: no progress for 2 s", "TIMED_OUT")}

@@ -1,0 +1,102 @@
+"""The projection over the real Neo4j store: any order converges, a duplicate changes nothing,
+concurrent events of one batch serialize."""
+
+import asyncio
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from docintake.status.domain import Batch
+from docintake.status.services import Outcome, apply_event
+from tests.unit.status.status_events import T0, SyntheticBatch
+from tests.unit.status.status_fakes import RecordingPublisher
+
+NOW = T0 + timedelta(hours=1)
+
+
+def clock():
+    return NOW
+
+
+def progress(batch: Batch) -> dict:
+    """What the record says about progress, leaving out the clock's and the completion's bookkeeping."""
+    return {
+        "created_at": batch.created_at,
+        "manifest_known": batch.manifest_known,
+        "status": batch.status,
+        "completed_at": batch.completed_at,
+        "items": {
+            document_id: (item.attempt, item.state, item.ref, item.filename, item.error, item.error_code,
+                          item.finished_at)
+            for document_id, item in batch.items.items()
+        },
+    }
+
+
+@st.composite
+def deliveries(draw):
+    """A small batch's events with duplicates, in any order, and the same events in publishing order."""
+    outcomes = draw(st.text(alphabet="if", min_size=1, max_size=4))
+    synthetic = SyntheticBatch(size=len(outcomes), start=T0)
+    events = synthetic.story(outcomes)
+    if draw(st.booleans()):  # one document failed, was retried and ingested
+        events += [synthetic.queued(0, attempt=2), synthetic.ingested(0, attempt=2)]
+    duplicates = draw(st.lists(st.sampled_from(events), max_size=3))
+    return synthetic.batch_id, events, draw(st.permutations(events + duplicates))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(delivery=deliveries())
+async def test_every_order_converges_in_the_store(repo, delivery):
+    batch_id, events, shuffled = delivery
+    publish = RecordingPublisher()
+
+    outcomes = [await apply_event(event, repo, clock, publish) for event in shuffled]
+
+    expected = Batch(batch_id)
+    for event in events:
+        expected.apply(event, NOW)
+    stored = await repo.get(batch_id)
+    assert progress(stored) == progress(expected)
+    assert outcomes.count(Outcome.DUPLICATE) == len(shuffled) - len(events)
+    # A batch that finished and was reopened by a newer attempt announces each outcome under its own id.
+    assert stored.completion_published
+    assert publish.events[-1].data.status == stored.status
+    assert len({event.event_id for event in publish.events}) == len(publish.events)
+
+
+async def test_a_duplicate_event_changes_nothing(repo, settings):
+    synthetic = SyntheticBatch(size=2)
+    publish = RecordingPublisher()
+    for event in [synthetic.created(), synthetic.ingested(0)]:
+        await apply_event(event, repo, clock, publish)
+    before = await _batch_node(repo, synthetic.batch_id)
+    ingested_again = synthetic.ingested(1)
+    await apply_event(ingested_again, repo, clock, publish)
+    after_first = await _batch_node(repo, synthetic.batch_id)
+
+    assert await apply_event(ingested_again, repo, clock, publish) is Outcome.DUPLICATE
+    assert await _batch_node(repo, synthetic.batch_id) == after_first != before
+
+
+async def test_concurrent_events_of_one_batch_all_apply(repo):
+    synthetic = SyntheticBatch(size=40)
+    events = synthetic.story("i" * 30 + "f" * 10)
+    publish = RecordingPublisher()
+
+    outcomes = await asyncio.gather(*(apply_event(event, repo, clock, publish) for event in events))
+
+    assert set(outcomes) == {Outcome.APPLIED}
+    stored = await repo.get(synthetic.batch_id)
+    assert (stored.status, stored.counts.ingested, stored.counts.failed) == ("partial_failure", 30, 10)
+    assert len(publish.events) == 1
+
+
+async def _batch_node(repo, batch_id) -> dict:
+    """Every property of the batch node and its items, as stored."""
+    result = await repo._driver.execute_query(
+        "MATCH (b:IngestBatch {batch_id: $id}) OPTIONAL MATCH (b)-[:HAS_ITEM]->(i) "
+        "RETURN b {.*} AS batch, collect(i {.*}) AS items", id=str(batch_id))
+    record = result.records[0]
+    return {"batch": record["batch"], "items": sorted(record["items"], key=lambda item: item["document_id"])}

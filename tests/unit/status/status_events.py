@@ -1,0 +1,96 @@
+"""Events of synthetic batches, for the status service's tests and benchmark."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from docintake.contracts.events import (
+    BatchCancelled,
+    BatchCreated,
+    BatchCreatedData,
+    DocumentFailed,
+    DocumentFailedData,
+    DocumentIngested,
+    DocumentIngestedData,
+    DocumentQueued,
+    DocumentQueuedData,
+    DocumentRef,
+    Event,
+)
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def document_ref(batch_id: UUID, number: int, size: int = 1000) -> DocumentRef:
+    document_id = uuid4()
+    return DocumentRef(
+        document_id=document_id,
+        filename=f"doc-{number:03d}.txt",
+        size=size,
+        sha256=hashlib.sha256(f"{batch_id}/{number}".encode()).hexdigest(),
+        content_type="text/plain",
+        bucket="docintake-uploads",
+        key=f"batches/{batch_id}/{document_id}",
+        metadata={"author": "Ada", "tags": ["a", "b"]},
+    )
+
+
+@dataclass
+class SyntheticBatch:
+    """A batch and helpers that make its events; times advance one second per event unless given."""
+
+    size: int = 3
+    batch_id: UUID = field(default_factory=uuid4)
+    start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    refs: list[DocumentRef] = field(init=False)
+    _tick: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.refs = [document_ref(self.batch_id, number) for number in range(self.size)]
+
+    def _at(self, at: datetime | None) -> datetime:
+        self._tick += 1
+        return at or self.start + timedelta(seconds=self._tick)
+
+    def created(self, at: datetime | None = None) -> BatchCreated:
+        return BatchCreated(batch_id=self.batch_id, occurred_at=at or self.start,
+                            data=BatchCreatedData(documents=self.refs))
+
+    def queued(self, index: int, attempt: int = 1, at: datetime | None = None) -> DocumentQueued:
+        ref = self.refs[index]
+        return DocumentQueued(batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+                              data=DocumentQueuedData(document=ref, attempt=attempt))
+
+    def ingested(self, index: int, attempt: int = 1, at: datetime | None = None) -> DocumentIngested:
+        ref = self.refs[index]
+        return DocumentIngested(
+            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+            data=DocumentIngestedData(filename=ref.filename, sha256=ref.sha256, detected_type="text/plain",
+                                      pages=1, chunks=2, characters=120, attempt=attempt),
+        )
+
+    def failed(self, index: int, attempt: int = 1, at: datetime | None = None,
+               error_code: str = "PARSE_ERROR", message: str = "could not parse") -> DocumentFailed:
+        ref = self.refs[index]
+        return DocumentFailed(
+            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+            data=DocumentFailedData(filename=ref.filename, error_code=error_code, message=message,
+                                    attempt=attempt, attempts=attempt),
+        )
+
+    def cancelled(self, at: datetime | None = None) -> BatchCancelled:
+        return BatchCancelled(batch_id=self.batch_id, occurred_at=self._at(at))
+
+    def story(self, outcomes: str, queued: bool = True) -> list[Event]:
+        """BatchCreated then, per document, DocumentQueued and its outcome: 'i' ingested, 'f' failed.
+
+        Tests through the shared broker leave DocumentQueued out (queued=False): an ingestor
+        running at the same time would take it up and fail the made-up document.
+        """
+        events: list[Event] = [self.created()]
+        for index, outcome in enumerate(outcomes):
+            if queued:
+                events.append(self.queued(index))
+            events.append(self.ingested(index) if outcome == "i" else self.failed(index))
+        return events
