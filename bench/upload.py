@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/upload.py [--files 100] [--total-mib 2048]
 
-Prints upload MB/s and the gateway's peak RSS. The client generates the files as it sends
+Prints upload MB/s and the gateway's peak RSS, next to MinIO's own speed on this machine: the
+same files put straight into MinIO by its Python client, one after the other, with the gateway's
+part size. The client generates the files as it sends
 them, so neither side holds a file in memory. Afterwards the batch is cancelled and its
 objects removed, so no ingestor works on the benchmark's bytes.
 """
 
 import argparse
 import asyncio
+import io
 import sys
 import threading
 import time
@@ -25,7 +28,7 @@ from deploy.native.services import ServiceProcess  # noqa: E402
 from docintake.contracts.events import BatchCancelled, BatchCancelledData  # noqa: E402
 from docintake.contracts.messaging import make_broker, publish  # noqa: E402
 from docintake.contracts.settings import Settings  # noqa: E402
-from docintake.contracts.storage import ObjectStore  # noqa: E402
+from docintake.contracts.storage import PART_SIZE, ObjectStore  # noqa: E402
 from tests.support.http import free_port  # noqa: E402
 
 BOUNDARY = "docintake-bench-boundary"
@@ -69,6 +72,34 @@ class PeakRss:
         self._thread.join()
 
 
+class GeneratedFile(io.RawIOBase):
+    """`size` bytes of the benchmark's pattern, read as a file, never held whole."""
+
+    def __init__(self, size: int):
+        self.remaining = size
+        self.pattern = bytes(range(256)) * (PART_SIZE // 256)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self.remaining if size < 0 else min(size, self.remaining)
+        self.remaining -= wanted
+        return (self.pattern * (wanted // len(self.pattern) + 1))[:wanted]
+
+
+def straight_into_minio(settings: Settings, files: int, file_bytes: int) -> float:
+    """Seconds to put the files into MinIO directly; the objects are removed afterwards."""
+    store = ObjectStore(settings)
+    keys = [f"bench/direct-{index}" for index in range(files)]
+    started = time.perf_counter()
+    for key in keys:
+        store.client.put_object(store.bucket, key, GeneratedFile(file_bytes), length=-1, part_size=PART_SIZE)
+    elapsed = time.perf_counter() - started
+    asyncio.run(store.remove(keys))
+    return elapsed
+
+
 async def clean_up(settings: Settings, batch_id: str) -> None:
     broker = make_broker(settings.rabbitmq_url)
     await broker.connect()
@@ -109,6 +140,9 @@ def main() -> None:
         asyncio.run(clean_up(settings, batch_id))
     finally:
         gateway.stop()
+    direct = straight_into_minio(settings, args.files, file_bytes)
+    print(f"MinIO directly (same files, one at a time): {total / 2**20 / direct:.1f} MiB/s; "
+          f"the gateway reaches {direct / elapsed:.0%} of it")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from docintake.contracts.messaging import declare_topology, make_broker
 from docintake.contracts.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +52,13 @@ def settings() -> Settings:
         return start_containers()
     native_servers("start")
     return Settings()
+
+
+@pytest.fixture(scope="session")
+async def broker(settings):
+    """A publisher of events, as the services would send them, on the declared topology."""
+    rabbit = make_broker(settings.rabbitmq_url)
+    await rabbit.connect()
+    await declare_topology(rabbit)
+    yield rabbit
+    await rabbit.stop()

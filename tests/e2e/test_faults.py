@@ -2,14 +2,12 @@
 
 import asyncio
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from docintake.contracts.graphdb import open_driver
-from tests.conftest import ROOT
+from tests.conftest import native_servers
 from tests.e2e.conftest import System
 from tests.support.batches import INGEST, TERMINAL, csv_mapping, upload
 
@@ -21,11 +19,7 @@ def faulty_system(settings, tmp_path_factory):
     running = System(settings, tmp_path_factory.mktemp("faults")).start()
     yield running
     running.stop()
-    servers("start")
-
-
-def servers(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "deploy" / "native" / "servers.py"), *args], check=True)
+    native_servers("start")
 
 
 def batch_of(count: int, paragraphs: int = 40) -> tuple[list[tuple[str, bytes]], tuple]:
@@ -77,48 +71,43 @@ async def assert_completed_exactly(api, settings, batch_id: str, count: int, tim
     assert await documents_in_graph(settings, batch_id) == count
 
 
-async def test_an_ingestor_killed_mid_batch_is_replaced_and_the_batch_completes(faulty_system, settings):
-    docs, mapping = batch_of(40)
-    async with faulty_system.client() as api:
+async def a_batch_survives(system, settings, fault, documents: int = 40, once_started: bool = True) -> None:
+    """Upload a batch, let `fault` strike while it runs, and see it complete with exact counts."""
+    docs, mapping = batch_of(documents)
+    async with system.client() as api:
         batch_id = (await upload(api, docs, mapping))["batch_id"]
-        await wait_for(api, batch_id, lambda s: s["processed_count"] >= 2, 60)
-        ingestor = faulty_system.process("ingestor-1")
-        ingestor.signal(signal.SIGKILL)
-        await asyncio.sleep(0.5)
-        ingestor.start()
+        if once_started:
+            await wait_for(api, batch_id, lambda s: s["processed_count"] >= 2, 60)
+        await fault()
         await assert_completed_exactly(api, settings, batch_id, len(docs))
+
+
+@pytest.mark.parametrize("service", ["ingestor-1", "status"])
+async def test_a_service_killed_mid_batch_and_started_again_ends_with_exact_counts(faulty_system, settings, service):
+    async def kill_and_start_again():
+        process = faulty_system.process(service)
+        process.signal(signal.SIGKILL)
+        await asyncio.sleep(1)
+        process.start()
+
+    await a_batch_survives(faulty_system, settings, kill_and_start_again)
 
 
 async def test_rabbitmq_restarted_mid_batch_the_services_reconnect_and_the_batch_completes(faulty_system, settings):
-    docs, mapping = batch_of(40)
-    async with faulty_system.client() as api:
-        batch_id = (await upload(api, docs, mapping))["batch_id"]
-        await wait_for(api, batch_id, lambda s: s["processed_count"] >= 2, 60)
-        servers("stop", "rabbitmq")
+    async def restart_rabbitmq():
+        native_servers("stop", "rabbitmq")
         await asyncio.sleep(2)
-        servers("start", "rabbitmq")
-        await assert_completed_exactly(api, settings, batch_id, len(docs))
+        native_servers("start", "rabbitmq")
+
+    await a_batch_survives(faulty_system, settings, restart_rabbitmq)
 
 
 async def test_neo4j_away_for_thirty_seconds_documents_are_retried_not_failed(faulty_system, settings):
-    docs, mapping = batch_of(10)
-    async with faulty_system.client() as api:
-        batch_id = (await upload(api, docs, mapping))["batch_id"]
-        servers("stop", "neo4j")
+    async def neo4j_away():
+        native_servers("stop", "neo4j")
         try:
             await asyncio.sleep(30)
         finally:
-            servers("start", "neo4j")
-        await assert_completed_exactly(api, settings, batch_id, len(docs))
+            native_servers("start", "neo4j")
 
-
-async def test_the_status_service_killed_and_restarted_ends_with_exact_counts(faulty_system, settings):
-    docs, mapping = batch_of(40)
-    async with faulty_system.client() as api:
-        batch_id = (await upload(api, docs, mapping))["batch_id"]
-        await wait_for(api, batch_id, lambda s: s["processed_count"] >= 2, 60)
-        status_service = faulty_system.process("status")
-        status_service.signal(signal.SIGKILL)
-        await asyncio.sleep(3)
-        status_service.start()
-        await assert_completed_exactly(api, settings, batch_id, len(docs))
+    await a_batch_survives(faulty_system, settings, neo4j_away, documents=10, once_started=False)

@@ -2,7 +2,6 @@ import pytest
 
 from deploy.native.services import ServiceProcess
 from docintake.contracts.graphdb import open_driver
-from docintake.contracts.messaging import declare_topology, make_broker
 from docintake.contracts.storage import ObjectStore
 
 
@@ -13,15 +12,6 @@ def ingestor(settings, tmp_path_factory):
     process.start()
     yield process
     process.stop()
-
-
-@pytest.fixture
-async def broker(settings):
-    broker = make_broker(settings.rabbitmq_url)
-    await broker.connect()
-    await declare_topology(broker)
-    yield broker
-    await broker.stop()
 
 
 @pytest.fixture

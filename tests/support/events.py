@@ -1,5 +1,6 @@
 """Sample events for tests: one valid instance of each event type."""
 
+import mimetypes
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -20,14 +21,14 @@ from docintake.contracts.events import (
 )
 
 
-def document_ref(batch_id=None, filename: str = "report.pdf", **metadata) -> DocumentRef:
+def document_ref(batch_id=None, filename: str = "report.pdf", size: int = 1234, **metadata) -> DocumentRef:
     document_id = uuid4()
     return DocumentRef(
         document_id=document_id,
         filename=filename,
-        size=1234,
+        size=size,
         sha256="ab" * 32,
-        content_type="application/pdf",
+        content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
         bucket="docintake-uploads",
         key=f"batches/{batch_id or uuid4()}/{document_id}",
         metadata=metadata or {"author": "Ada", "tags": ["a", "b"]},

@@ -1,6 +1,5 @@
 """Events of synthetic batches, for the status service's tests and benchmark."""
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
@@ -18,22 +17,9 @@ from docintake.contracts.events import (
     DocumentRef,
     Event,
 )
+from tests.support.events import document_ref
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def document_ref(batch_id: UUID, number: int, size: int = 1000) -> DocumentRef:
-    document_id = uuid4()
-    return DocumentRef(
-        document_id=document_id,
-        filename=f"doc-{number:03d}.txt",
-        size=size,
-        sha256=hashlib.sha256(f"{batch_id}/{number}".encode()).hexdigest(),
-        content_type="text/plain",
-        bucket="docintake-uploads",
-        key=f"batches/{batch_id}/{document_id}",
-        metadata={"author": "Ada", "tags": ["a", "b"]},
-    )
 
 
 @dataclass
@@ -47,7 +33,7 @@ class SyntheticBatch:
     _tick: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        self.refs = [document_ref(self.batch_id, number) for number in range(self.size)]
+        self.refs = [document_ref(self.batch_id, f"doc-{number:03d}.txt", size=1000) for number in range(self.size)]
 
     def _at(self, at: datetime | None) -> datetime:
         self._tick += 1

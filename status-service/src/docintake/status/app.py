@@ -44,6 +44,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
             chores = asyncio.create_task(run_maintenance(runtime), name="status-maintenance")
             running.push_async_callback(_cancel, chores)
             app.state.runtime = runtime
+            log.info("ready", port=settings.status_port, prefetch=settings.prefetch)
             yield
             log.info("stopping")
 

@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, RoutingControl
+from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
 from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
 from docintake.contracts.api import TERMINAL_STATES, BatchState
+from docintake.contracts.graphdb import open_driver
 from docintake.contracts.settings import Settings
 from docintake.status.domain import UNFINISHED_STATES, Batch
 from docintake.status.records import (
@@ -169,12 +170,8 @@ class Neo4jProgressRepository:
 
     @classmethod
     def connect(cls, settings: Settings) -> "Neo4jProgressRepository":
-        driver = AsyncGraphDatabase.driver(
-            settings.neo4j_uri,
-            auth=(settings.neo4j_user, settings.neo4j_password),
-            max_transaction_retry_time=TRANSACTION_RETRY_SECONDS,
-        )
-        return cls(driver, settings.neo4j_database)
+        return cls(open_driver(settings, max_transaction_retry_time=TRANSACTION_RETRY_SECONDS),
+                   settings.neo4j_database)
 
     async def close(self) -> None:
         await self._driver.close()
