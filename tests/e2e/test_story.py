@@ -147,8 +147,9 @@ async def test_mixed_formats_are_all_ingested(api, settings):
         ["csv", "docx", "html", "markdown", "pdf", "text"]
 
 
-async def test_an_unknown_batch_is_404(api):
-    response = await api.get(f"{INGEST}/batch/00000000-0000-4000-8000-000000000000/status")
+@pytest.mark.parametrize("batch_id", ["00000000-0000-4000-8000-000000000000", "not-a-batch-id"])
+async def test_an_unknown_batch_is_404(api, batch_id):
+    response = await api.get(f"{INGEST}/batch/{batch_id}/status")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "BATCH_NOT_FOUND"
 

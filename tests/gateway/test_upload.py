@@ -4,7 +4,8 @@ import hashlib
 import json
 import subprocess
 import sys
-from uuid import UUID
+from urllib.parse import unquote
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -65,7 +66,7 @@ async def assert_batch_events(store, body, events, expected_metadata):
         assert hashlib.sha256(content).hexdigest() == document["sha256"]
         assert len(content) == document["size"]
         info = await store.stat(document["key"])
-        assert info["x-amz-meta-filename"] == document["filename"]
+        assert unquote(info["x-amz-meta-filename"]) == document["filename"]
     return documents
 
 
@@ -167,6 +168,23 @@ async def test_a_missing_or_wrong_api_key(settings, gateway, store, key):
         if key is None:
             http.headers.pop("X-API-Key")
         await rejected(settings, gateway, store, lambda: http.post(INGEST, files=files(2)), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key"])
+async def test_the_status_routes_need_the_clients_own_key(gateway, key):
+    async with client(gateway, api_key=key or "") as http:
+        if key is None:
+            http.headers.pop("X-API-Key")
+        response = await http.get(f"{INGEST}/{uuid4()}/status")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+async def test_filenames_in_any_script_are_kept(settings, gateway, store):
+    names = ["résumé 2024.txt", "報告書.md", "Ελληνικά.csv"]
+    upload = [("files", (name, f"{name} content".encode(), "text/plain")) for name in names]
+    body, events = await accepted_events(settings, gateway, upload)
+    documents = await assert_batch_events(store, body, events, {})
+    assert sorted(documents) == sorted(names)
 
 
 async def test_a_body_that_is_not_multipart(settings, gateway, store):

@@ -1,9 +1,11 @@
 """The status service process: a clean stop, a crash in the middle of a batch, and the stall timeout."""
 
+import asyncio
 import signal
 
 from docintake.contracts.events import BatchCompleted
 from docintake.contracts.messaging import publish_all
+from docintake.contracts.topology import INGESTOR_QUEUE
 from tests.status.status_harness import EventTap, ServiceProcess, status_when
 from tests.unit.status.status_events import SyntheticBatch
 
@@ -46,16 +48,23 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
         assert await second.stop() == 0
 
 
-async def test_documents_without_progress_time_out_and_the_batch_finishes(broker, tmp_path):
+async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broker, tmp_path):
+    ingestor_queue = await broker.declare_queue(INGESTOR_QUEUE)
+    await ingestor_queue.purge()  # what earlier tests queued with no ingestor running
     service = await ServiceProcess(tmp_path / "service.log", stall_timeout_seconds=2).start()
     try:
         synthetic = SyntheticBatch(size=3)
-        await publish_all(broker, [synthetic.created(), synthetic.ingested(0)])
+        # The ingestor queue now holds a document waiting, as behind a backlog.
+        await publish_all(broker, [synthetic.created(), synthetic.queued(2), synthetic.ingested(0)])
         async with service.client() as http:
+            await asyncio.sleep(5)
+            waiting = await status_when(http, synthetic.batch_id, lambda s: True)
+            await ingestor_queue.purge()
             done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=20)
     finally:
         await service.stop()
 
+    assert (waiting.status, waiting.failed_count) == ("in_progress", 0)
     assert (done.status, done.processed_count, done.failed_count) == ("partial_failure", 1, 2)
     assert {(doc.error, doc.error_code) for doc in done.failed_documents} == {
         ("timed out: no progress for 2 s", "TIMED_OUT")}

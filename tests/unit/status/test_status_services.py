@@ -131,6 +131,34 @@ async def test_the_sweep_times_out_stalled_documents_and_completes_the_batch(rep
     assert publish.of_type(BatchCompleted)[0].data.status == "partial_failure"
 
 
+async def test_a_late_real_outcome_replaces_a_timeout_and_the_batch_announces_again(repo, clock, publish):
+    synthetic = SyntheticBatch(size=2)
+    await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)
+    clock.now += timedelta(seconds=30)
+    await services.time_out_stalled_documents(repo, clock, publish, timeout_seconds=20)
+
+    await apply_all([synthetic.ingested(1)], repo, clock, publish)
+
+    status = await services.batch_status(synthetic.batch_id, repo, clock)
+    assert (status.status, status.processed_count, status.failed_documents) == ("completed", 2, [])
+    assert [event.data.status for event in publish.of_type(BatchCompleted)] == ["partial_failure", "completed"]
+
+
+async def test_a_retry_the_broker_did_not_confirm_fails_again_and_can_be_repeated(repo, clock, publish):
+    synthetic = SyntheticBatch(size=2)
+    await apply_all(synthetic.story("if"), repo, clock, publish)
+
+    publish.failing = True
+    with pytest.raises(services.EventNotPublished):
+        await services.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    status = await services.batch_status(synthetic.batch_id, repo, clock)
+    assert (status.status, [doc.error_code for doc in status.failed_documents]) == ("partial_failure", ["NOT_QUEUED"])
+
+    publish.failing = False
+    await services.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    assert [event.data.attempt for event in publish.of_type(DocumentQueued)] == [3]
+
+
 async def test_pending_bytes_count_unfinished_documents(repo, clock, publish):
     synthetic = SyntheticBatch(size=3)
     await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)

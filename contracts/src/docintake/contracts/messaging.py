@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue
 
 from docintake.contracts.events import Event
 from docintake.contracts.topology import (
@@ -59,6 +59,12 @@ async def declare_topology(broker: RabbitBroker) -> None:
         declared = await broker.declare_queue(queue)
         for key in (queue.routing(), *extra_keys):
             await declared.bind(events, routing_key=key)
+
+
+async def messages_waiting(broker: RabbitBroker, queue: RabbitQueue) -> int:
+    """How many messages the queue holds ready for delivery (those being worked on not counted)."""
+    declared = await broker.declare_queue(queue)
+    return (await declared.declare()).message_count or 0
 
 
 async def publish(broker: RabbitBroker, event: Event) -> None:

@@ -15,14 +15,16 @@ log = get_logger(__name__)
 
 
 class AdmissionControl:
-    def __init__(self, client: httpx.AsyncClient, max_pending_bytes: int, retry_after_seconds: int):
+    def __init__(self, client: httpx.AsyncClient, api_key: str, max_pending_bytes: int, retry_after_seconds: int):
         self.client = client
+        self.api_key = api_key
         self.max_pending_bytes = max_pending_bytes
         self.retry_after_seconds = retry_after_seconds
 
     async def pending(self) -> PendingBytes | None:
         try:
-            response = await self.client.get("/api/v1/internal/pending", timeout=2.0)
+            response = await self.client.get("/api/v1/internal/pending", headers={"X-API-Key": self.api_key},
+                                             timeout=2.0)
             response.raise_for_status()
             return PendingBytes.model_validate(response.json())
         except (httpx.HTTPError, ValueError) as exc:

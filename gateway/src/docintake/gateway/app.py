@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 import httpx
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.background import BackgroundTask
@@ -34,16 +34,26 @@ UPLOAD_PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
+def known_batch_id(batch_id: str) -> UUID:
+    """A batch id that is not even a UUID names no batch: 404, as for any unknown batch."""
+    try:
+        return UUID(batch_id)
+    except ValueError:
+        raise ApiError(404, "BATCH_NOT_FOUND", f"No batch with id {batch_id}") from None
+
+
+BatchId = Annotated[UUID, Depends(known_batch_id)]
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     broker = make_broker(settings.rabbitmq_url)
     store = ObjectStore(settings)
     idempotency = IdempotencyStore(store)
-    status_client = httpx.AsyncClient(
-        base_url=settings.status_url, timeout=httpx.Timeout(10.0, read=None),
-        headers={"X-API-Key": (settings.api_key_list or [""])[0]},
-    )
-    admission = AdmissionControl(status_client, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
+    # Forwarded requests carry the client's own key; only admission control asks with the gateway's.
+    status_client = httpx.AsyncClient(base_url=settings.status_url, timeout=httpx.Timeout(10.0, read=None))
+    admission = AdmissionControl(status_client, (settings.api_key_list or [""])[0], settings.max_pending_bytes,
+                                 settings.backlog_retry_after_seconds)
     require_api_key = api_key_guard(lambda: settings.api_key_list)
 
     @asynccontextmanager
@@ -125,6 +135,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
         return JSONResponse(body, status_code=202)
 
+    # Served by the status service; the key is checked here too, so a client is refused even while it is away.
+    status_routes = APIRouter(dependencies=[Depends(require_api_key)])
+
     async def forward(request: Request, path: str, batch_id: UUID | None = None) -> Response:
         """Serve a status route by forwarding it to the status service (streams pass through).
 
@@ -155,29 +168,31 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             background=BackgroundTask(response.aclose),
         )
 
-    @app.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
+    @status_routes.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
              summary="Progress of a batch")
-    async def batch_status(batch_id: UUID, request: Request) -> Response:
+    async def batch_status(batch_id: BatchId, request: Request) -> Response:
         return await forward(request, f"{INGEST}/batch/{batch_id}/status", batch_id)
 
-    @app.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
+    @status_routes.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
              summary="Live progress of a batch as Server-Sent Events, closing at its end")
-    async def batch_events(batch_id: UUID, request: Request) -> Response:
+    async def batch_events(batch_id: BatchId, request: Request) -> Response:
         return await forward(request, f"{INGEST}/batch/{batch_id}/events", batch_id)
 
-    @app.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
+    @status_routes.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
               summary="Cancel the documents of a batch that have not finished")
-    async def cancel_batch(batch_id: UUID, request: Request) -> Response:
+    async def cancel_batch(batch_id: BatchId, request: Request) -> Response:
         return await forward(request, f"{INGEST}/batch/{batch_id}/cancel", batch_id)
 
-    @app.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
+    @status_routes.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
               summary="Queue a batch's failed documents again")
-    async def retry_batch(batch_id: UUID, request: Request) -> Response:
+    async def retry_batch(batch_id: BatchId, request: Request) -> Response:
         return await forward(request, f"{INGEST}/batch/{batch_id}/retry", batch_id)
 
-    @app.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")
+    @status_routes.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")
     async def list_batches(request: Request) -> Response:
         return await forward(request, f"{INGEST}/batches")
+
+    app.include_router(status_routes)
 
     @app.get("/", include_in_schema=False)
     async def upload_page() -> HTMLResponse:

@@ -5,6 +5,7 @@ Nothing is published and nothing stays in MinIO unless the whole batch is accept
 
 import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from docintake.contracts.api import BatchAccepted
@@ -21,6 +22,7 @@ from docintake.contracts.events import (
 from docintake.contracts.logging import get_logger
 from docintake.contracts.storage import ObjectStore, ObjectTooLarge
 from docintake.contracts.web import ApiError
+from docintake.gateway import metrics
 from docintake.gateway.filenames import sanitize_filename
 from docintake.gateway.mapping import Mapping, MappingError, mapping_key, parse_mapping
 from docintake.gateway.multipart import MalformedMultipart, Part
@@ -76,7 +78,8 @@ class BatchUpload:
                 key,
                 part.chunks(),
                 content_type=content_type,
-                metadata={"filename": filename, "batch-id": str(self.batch_id)},
+                # Object metadata travels in HTTP headers, which carry ASCII only.
+                metadata={"filename": quote(filename), "batch-id": str(self.batch_id)},
                 max_bytes=self.settings.max_file_bytes,
             )
         except ObjectTooLarge:
@@ -131,10 +134,12 @@ async def accept_batch(
     parts: AsyncIterator[Part], store: ObjectStore, publish: Publish, settings: GatewaySettings
 ) -> BatchAccepted:
     upload = BatchUpload(store, settings)
+    announced = False
     try:
         await upload.take(parts)
         mapping = upload.check()
         (created, *queued), warnings = upload.events(mapping)
+        announced = True
         await publish([created])  # subscribers see the whole batch before its documents
         await publish(queued)
     except MalformedMultipart as exc:
@@ -146,10 +151,12 @@ async def accept_batch(
     except Exception as exc:
         log.warning("batch not accepted", batch_id=str(upload.batch_id), error=repr(exc))
         await upload.discard()
-        await _withdraw(upload.batch_id, publish)
+        if announced:  # BatchCreated may have gone out, so subscribers must hear that the batch is off
+            await _withdraw(upload.batch_id, publish)
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Storage or message broker unavailable; nothing was kept, retry later",
                        {"Retry-After": "10"}) from None
     log.info("batch accepted", batch_id=str(upload.batch_id), documents=len(upload.documents))
+    metrics.BYTES.inc(sum(document.size for document in upload.documents))
     return BatchAccepted(
         batch_id=upload.batch_id,
         total_documents=len(upload.documents),

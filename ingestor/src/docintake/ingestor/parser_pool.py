@@ -2,31 +2,62 @@
 
 A parse that runs past its limit has its worker process stopped (pebble replaces it),
 so the event loop keeps heartbeats and acks flowing and nothing is left running.
+A worker that dies (a crash in a native library, the kernel's OOM killer) fails only
+the document it was parsing.
 """
 
 import asyncio
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from pebble import ProcessPool
+from pebble import ProcessExpired, ProcessPool
 
-from docintake.ingestor.parsing.errors import PARSE_TIMEOUT, IngestError
+from docintake.contracts.logging import get_logger
+from docintake.ingestor.parsing.errors import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
 from docintake.ingestor.parsing.model import ParsedDocument
 from docintake.ingestor.parsing.parsers import parse_file
 
+log = get_logger(__name__)
+
+ParseFunction = Callable[[Path, str, int], ParsedDocument]
+
+
+def how_it_ended(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"was killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
+
 
 class ParserPool:
-    def __init__(self, workers: int, timeout_seconds: float, max_expanded_bytes: int):
+    def __init__(
+        self, workers: int, timeout_seconds: float, max_expanded_bytes: int, parse_function: ParseFunction = parse_file
+    ):
+        """`parse_function` runs in the workers, so it must be importable there by name."""
+        self.workers = workers
         self.timeout_seconds = timeout_seconds
         self.max_expanded_bytes = max_expanded_bytes
+        self.parse_function = parse_function
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["docintake.ingestor.parsing.parsers"])
-        self._pool = ProcessPool(max_workers=workers, context=context)
+        return ProcessPool(max_workers=self.workers, context=context)
+
+    def _working_pool(self) -> ProcessPool:
+        """The pool, replaced first if it broke: pebble gives up for good when a worker dies while none is busy."""
+        if not self._pool.active:
+            log.warning("parser pool broken; starting a new one")
+            self._pool.stop()
+            self._pool = self._new_pool()
+        return self._pool
 
     async def parse(self, path: Path, filename_hint: str) -> ParsedDocument:
-        future = self._pool.schedule(
-            parse_file, args=(path, filename_hint, self.max_expanded_bytes), timeout=self.timeout_seconds
+        future = self._working_pool().schedule(
+            self.parse_function, args=(path, filename_hint, self.max_expanded_bytes), timeout=self.timeout_seconds
         )
         try:
             return await asyncio.wrap_future(future)
@@ -36,6 +67,19 @@ class ParserPool:
                 f"Parsing took longer than {self.timeout_seconds:.0f} s and was stopped; "
                 "the file may be damaged or far larger than it looks",
             ) from None
+        except ProcessExpired as exc:
+            log.error("parser process died", exitcode=exc.exitcode, exc_info=True)
+            raise IngestError(
+                PARSER_CRASHED,
+                f"The parser process {how_it_ended(exc.exitcode)} while reading this file; "
+                "the file may be damaged or need more memory than the parser has",
+            ) from exc
+        except BrokenProcessPool as exc:
+            log.error("parser pool broke", exc_info=True)
+            raise IngestError(
+                PARSER_CRASHED, "The parser processes stopped unexpectedly before this file was read; retry it",
+                retryable=True,
+            ) from exc
 
     def close(self) -> None:
         self._pool.stop()

@@ -33,7 +33,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
             running.push_async_callback(repo.close)
             await repo.create_schema()
 
-            broker = make_broker(settings.rabbitmq_url, prefetch=settings.prefetch)
+            broker = make_broker(settings.rabbitmq_url, prefetch=settings.status_prefetch)
             runtime = Runtime(settings=settings, repo=repo, broker=broker, clock=utcnow)
             subscribe_projection(broker, repo, runtime.clock, runtime.publish)
             running.push_async_callback(broker.stop)
@@ -44,7 +44,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
             chores = asyncio.create_task(run_maintenance(runtime), name="status-maintenance")
             running.push_async_callback(_cancel, chores)
             app.state.runtime = runtime
-            log.info("ready", port=settings.status_port, prefetch=settings.prefetch)
+            log.info("ready", port=settings.status_port, prefetch=settings.status_prefetch)
             yield
             log.info("stopping")
 

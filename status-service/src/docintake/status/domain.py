@@ -22,6 +22,9 @@ from docintake.contracts.events import (
 )
 
 TIMED_OUT = "TIMED_OUT"
+NOT_QUEUED = "NOT_QUEUED"
+# Failures this service concludes by itself, for want of news; the real outcome, should it come, replaces them.
+PRESUMED_FAILURES = frozenset({TIMED_OUT, NOT_QUEUED})
 RECENT_FINISHES = 20  # how many recent finishes the completion estimate is based on
 
 PROGRESS_EVENTS: tuple[type[Event], ...] = (
@@ -101,10 +104,16 @@ class Item:
             self.error = self.error_code = self.finished_at = None
         return True
 
+    @property
+    def is_presumed_failed(self) -> bool:
+        return self.state is ItemState.FAILED and self.error_code in PRESUMED_FAILURES
+
     def advance(self, state: ItemState, at: datetime, *, error: str | None = None,
                 error_code: str | None = None) -> bool:
-        """Move forward to `state`; the first terminal state of an attempt is final."""
-        if _RANK[state] <= _RANK[self.state]:
+        """Move forward to `state`; the first terminal state of an attempt is final, but for a presumed
+        failure, which the attempt's real outcome replaces."""
+        real_outcome = state in (ItemState.INGESTED, ItemState.FAILED) and error_code not in PRESUMED_FAILURES
+        if _RANK[state] <= _RANK[self.state] and not (self.is_presumed_failed and real_outcome):
             return False
         self.state = state
         if state.is_terminal:
@@ -293,6 +302,17 @@ class Batch:
             item.progressed_at = now
         self._settle(now, before)
         return retryable
+
+    def fail_unqueued(self, retried: list[Item], now: datetime) -> None:
+        """The retried documents whose DocumentQueued was not confirmed fail again, so they can be retried again."""
+        before = self._outcome()
+        for retried_item in retried:
+            item = self.items[retried_item.document_id]
+            if item.attempt == retried_item.attempt:
+                item.advance(ItemState.FAILED, now, error="Not queued again: the message broker was unavailable; "
+                             "retry the batch's failed documents again", error_code=NOT_QUEUED)
+                item.progressed_at = now
+        self._settle(now, before)
 
     def time_out_stalled(self, now: datetime, timeout_seconds: float) -> list[Item]:
         """Fail the documents that made no progress within the timeout; returns them."""

@@ -3,6 +3,8 @@
 import asyncio
 
 from docintake.contracts.logging import get_logger
+from docintake.contracts.messaging import messages_waiting
+from docintake.contracts.topology import INGESTOR_QUEUE
 from docintake.status.runtime import Runtime
 from docintake.status.services import publish_due_completions, time_out_stalled_documents
 
@@ -11,11 +13,17 @@ log = get_logger(__name__)
 
 async def run_maintenance(runtime: Runtime) -> None:
     settings = runtime.settings
+    # A document waiting behind a backlog is not stalled: the stall clock runs only while the
+    # ingestor queue has held nothing waiting, and, after a start, only from the start.
+    idle_since = runtime.clock()
     while True:
         await asyncio.sleep(settings.sweep_interval_seconds)
         try:
-            await time_out_stalled_documents(runtime.repo, runtime.clock, runtime.publish,
-                                             settings.stall_timeout_seconds)
+            if await messages_waiting(runtime.broker, INGESTOR_QUEUE):
+                idle_since = runtime.clock()
+            if (runtime.clock() - idle_since).total_seconds() >= settings.stall_timeout_seconds:
+                await time_out_stalled_documents(runtime.repo, runtime.clock, runtime.publish,
+                                                 settings.stall_timeout_seconds)
             await publish_due_completions(runtime.repo, runtime.clock, runtime.publish,
                                           settle_seconds=settings.sweep_interval_seconds)
         except Exception:  # noqa: BLE001 - a failed round must not end the chores; the next one retries

@@ -101,18 +101,23 @@ async def retry_failed_documents(batch_id: UUID, repo: ProgressRepository, clock
     """Queue the next attempt of every failed document.
 
     The documents are queued in the store before their DocumentQueued is published; should the
-    publish fail, the stall sweeper fails them again and the retry can be repeated.
+    publish fail, they fail again at once (an ingestor's real outcome would still replace that),
+    so the retry can be repeated.
     """
     now = clock()
     change = await repo.update(batch_id, lambda batch: batch.retry_failed(now))
-    await _publish_all(publish, [
-        DocumentQueued(
-            batch_id=batch_id,
-            document_id=item.document_id,
-            data=DocumentQueuedData(document=item.ref, attempt=item.attempt),
-        )
-        for item in change.outcome
-    ])
+    try:
+        await _publish_all(publish, [
+            DocumentQueued(
+                batch_id=batch_id,
+                document_id=item.document_id,
+                data=DocumentQueuedData(document=item.ref, attempt=item.attempt),
+            )
+            for item in change.outcome
+        ])
+    except EventNotPublished:
+        await repo.update(batch_id, lambda batch: batch.fail_unqueued(change.outcome, clock()))
+        raise
     log.info("failed documents queued again", batch_id=str(batch_id), documents=len(change.outcome))
     return change.batch
 

@@ -11,6 +11,6 @@ class StatusSettings(Settings):
     # How often stalled documents are swept and unpublished completions re-published.
     sweep_interval_seconds: float = 10.0
     # Messages the projection works on at once (events of one batch still apply one at a time).
-    prefetch: int = 32
+    status_prefetch: int = 32
     # How often a live progress stream looks for changes.
     stream_poll_seconds: float = 0.5

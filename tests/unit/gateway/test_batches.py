@@ -1,0 +1,79 @@
+"""accept_batch against small fakes: what a failing store or broker leaves announced."""
+
+import httpx
+import pytest
+
+from docintake.contracts.storage import StoredObject
+from docintake.contracts.web import ApiError
+from docintake.gateway.batches import accept_batch
+from docintake.gateway.multipart import MultipartReader, boundary_of
+from docintake.gateway.settings import GatewaySettings
+
+
+def parts_of(*names: str):
+    request = httpx.Request("POST", "http://gateway/", files=[("files", (name, b"text", "text/plain")) for name in names])
+    body = request.read()
+
+    async def stream():
+        yield body
+
+    return MultipartReader(stream(), boundary_of(request.headers["content-type"])).parts()
+
+
+class Store:
+    bucket = "docintake-uploads"
+
+    def __init__(self, reachable: bool = True) -> None:
+        self.reachable = reachable
+        self.objects: set[str] = set()
+
+    async def put_stream(self, key, chunks, *, content_type, metadata, max_bytes) -> StoredObject:
+        content = b"".join([chunk async for chunk in chunks])
+        if not self.reachable:
+            raise ConnectionRefusedError("storage unreachable")
+        self.objects.add(key)
+        return StoredObject(key=key, size=len(content), sha256="00" * 32)
+
+    async def remove(self, keys) -> None:
+        self.objects.difference_update(keys)
+
+
+class Broker:
+    """Confirms the first `confirms` publishes, then is unreachable."""
+
+    def __init__(self, confirms: int) -> None:
+        self.confirms = confirms
+        self.attempted: list[str] = []
+
+    async def publish(self, events) -> None:
+        self.attempted.extend(event.event_type for event in events)
+        if self.confirms == 0:
+            raise ConnectionRefusedError("broker unreachable")
+        self.confirms -= 1
+
+
+async def refused(store: Store, broker: Broker) -> ApiError:
+    with pytest.raises(ApiError) as refusal:
+        await accept_batch(parts_of("a.txt", "b.txt"), store, broker.publish, GatewaySettings())
+    assert refusal.value.status == 503 and refusal.value.code == "SERVICE_UNAVAILABLE"
+    assert store.objects == set()
+    return refusal.value
+
+
+async def test_storage_down_announces_nothing():
+    broker = Broker(confirms=2)
+    await refused(Store(reachable=False), broker)
+    assert broker.attempted == []
+
+
+async def test_broker_lost_after_batch_created_withdraws_the_batch():
+    broker = Broker(confirms=1)
+    await refused(Store(), broker)
+    assert broker.attempted == ["docintake.batch.created", *["docintake.document.queued"] * 2, "docintake.batch.cancelled"]
+
+
+async def test_a_batch_is_announced_before_its_documents():
+    broker, store = Broker(confirms=2), Store()
+    accepted = await accept_batch(parts_of("a.txt", "b.txt"), store, broker.publish, GatewaySettings())
+    assert accepted.total_documents == 2 and len(store.objects) == 2
+    assert broker.attempted == ["docintake.batch.created", "docintake.document.queued", "docintake.document.queued"]

@@ -1,0 +1,65 @@
+"""The parser pool in real worker processes: a worker that dies fails at most the document it was parsing."""
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from docintake.ingestor.parser_pool import ParserPool
+from docintake.ingestor.parsing import errors
+from docintake.ingestor.parsing.errors import IngestError
+from docintake.ingestor.parsing.model import ParsedDocument, Section
+
+
+def scripted(path: Path, filename_hint: str, max_expanded_bytes: int) -> ParsedDocument:
+    """A stand-in parser run in the workers, doing what the file says: "die", "die later" or "parse".
+
+    A worker that exits is what a segfault in a native parser or the OOM killer looks like to the pool.
+    """
+    instruction = Path(path).read_text()
+    if instruction == "die":
+        os._exit(3)
+    if instruction == "die later":  # after handing back its result, while the worker is idle
+        threading.Timer(0.2, os._exit, (4,)).start()
+    return ParsedDocument("text", (Section(instruction),), 1)
+
+
+@pytest.fixture
+async def pool():
+    pool = ParserPool(1, timeout_seconds=30, max_expanded_bytes=1024, parse_function=scripted)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def file(tmp_path):
+    def file(instruction: str) -> Path:
+        path = tmp_path / instruction.replace(" ", "-")
+        path.write_text(instruction)
+        return path
+
+    return file
+
+
+async def test_a_worker_that_dies_fails_its_document_as_parser_crashed(pool, file):
+    with pytest.raises(IngestError) as caught:
+        await pool.parse(file("die"), "any.pdf")
+
+    assert caught.value.code == errors.PARSER_CRASHED
+    assert "exited with code 3" in caught.value.message
+
+
+async def test_the_next_document_is_parsed_after_a_worker_died_while_parsing(pool, file):
+    with pytest.raises(IngestError):
+        await pool.parse(file("die"), "any.pdf")
+
+    assert (await pool.parse(file("parse"), "a.txt")).sections[0].text == "parse"
+
+
+async def test_the_next_document_is_parsed_after_a_worker_died_while_idle(pool, file):
+    await pool.parse(file("die later"), "a.txt")
+    await asyncio.sleep(1.0)  # pebble notices the death and gives up on its pool
+
+    assert (await pool.parse(file("parse"), "b.txt")).sections[0].text == "parse"
