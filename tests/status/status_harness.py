@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,11 @@ import httpx
 from docintake.contracts.api import BatchStatus
 from docintake.contracts.events import Event, parse_event
 from docintake.contracts.topology import EXCHANGE_NAME
+from tests.support.http import free_port
 
 API_KEY = "status-test-key"
 STATUS = "/api/v1/documents/ingest/batch/{}/status"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServiceProcess:

@@ -45,6 +45,18 @@ def known_batch_id(batch_id: str) -> UUID:
 BatchId = Annotated[UUID, Depends(known_batch_id)]
 
 
+def not_projected_yet(batch_id: UUID, stored: int) -> Response:
+    return error_response(503, "BATCH_NOT_READY", f"Batch {batch_id} was accepted but its progress is not "
+                          "recorded yet; retry shortly", {"Retry-After": "2"})
+
+
+def nothing_finished_yet(batch_id: UUID, stored: int) -> Response:
+    """The status of an accepted batch whose progress is not recorded yet: all its documents pending."""
+    status = BatchStatus(batch_id=batch_id, status="in_progress", total_documents=stored, processed_count=0,
+                         failed_count=0, pending_count=stored)
+    return JSONResponse(status.model_dump(mode="json"))
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     broker = make_broker(settings.rabbitmq_url)
@@ -138,15 +150,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # Served by the status service; the key is checked here too, so a client is refused even while it is away.
     status_routes = APIRouter(dependencies=[Depends(require_api_key)])
 
-    async def forward(request: Request, path: str, batch_id: UUID | None = None) -> Response:
+    async def forward(request: Request, path: str, batch_id: UUID | None = None, *,
+                      grace_seconds: float = PROJECTION_GRACE_SECONDS, unprojected=not_projected_yet) -> Response:
         """Serve a status route by forwarding it to the status service (streams pass through).
 
-        A batch this gateway has stored but the status service has not projected yet is
-        waited for briefly, so a client that asks right after its upload does not see 404.
+        A batch this gateway has stored but the status service has not projected yet (it may be
+        working through a backlog of events) is waited for a while, then answered by `unprojected`.
         """
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         body = await request.body()
-        deadline = time.monotonic() + PROJECTION_GRACE_SECONDS
+        deadline = time.monotonic() + grace_seconds
         while True:
             upstream = status_client.build_request(
                 request.method, path, params=request.query_params, headers=headers, content=body
@@ -155,12 +168,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 response = await status_client.send(upstream, stream=True)
             except httpx.HTTPError:
                 return error_response(503, "SERVICE_UNAVAILABLE", "The status service is unavailable; retry later")
-            if response.status_code != 404 or batch_id is None or time.monotonic() > deadline:
+            if response.status_code != 404 or batch_id is None:
                 break
             await response.aclose()
-            if not await store.keys(f"batches/{batch_id}/", limit=1):
+            stored = len(await store.keys(f"batches/{batch_id}/", limit=settings.max_files))
+            if not stored:
                 return error_response(404, "BATCH_NOT_FOUND", f"No batch with id {batch_id}")
-            await asyncio.sleep(0.1)
+            if time.monotonic() > deadline:
+                return unprojected(batch_id, stored)
+            await asyncio.sleep(0.2)
         return StreamingResponse(
             response.aiter_raw(),
             status_code=response.status_code,
@@ -171,12 +187,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @status_routes.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
              summary="Progress of a batch")
     async def batch_status(batch_id: BatchId, request: Request) -> Response:
-        return await forward(request, f"{INGEST}/batch/{batch_id}/status", batch_id)
+        return await forward(request, f"{INGEST}/batch/{batch_id}/status", batch_id, grace_seconds=2,
+                             unprojected=nothing_finished_yet)
 
     @status_routes.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
              summary="Live progress of a batch as Server-Sent Events, closing at its end")
     async def batch_events(batch_id: BatchId, request: Request) -> Response:
-        return await forward(request, f"{INGEST}/batch/{batch_id}/events", batch_id)
+        return await forward(request, f"{INGEST}/batch/{batch_id}/events", batch_id, grace_seconds=60)
 
     @status_routes.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
               summary="Cancel the documents of a batch that have not finished")
