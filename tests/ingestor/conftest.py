@@ -3,12 +3,14 @@ import pytest
 from deploy.native.services import ServiceProcess
 from docintake.contracts.graphdb import open_driver
 from docintake.contracts.storage import ObjectStore
+from tests.support.http import free_port
 
 
 @pytest.fixture(scope="module")
 def ingestor(settings, tmp_path_factory):
     process = ServiceProcess("ingestor", "docintake-ingestor", tmp_path_factory.mktemp("ingestor"),
-                             env={"DOCINTAKE_PARSE_TIMEOUT_SECONDS": "20"})
+                             env={"DOCINTAKE_PARSE_TIMEOUT_SECONDS": "20",
+                                  "DOCINTAKE_INGESTOR_METRICS_PORT": str(free_port())})
     process.start()
     yield process
     process.stop()

@@ -1,19 +1,25 @@
 """The ingestor process against real RabbitMQ, MinIO and Neo4j."""
 
+import asyncio
+import json
 import subprocess
 import sys
 import time
-from uuid import uuid4
+from pathlib import Path
+from uuid import UUID, uuid4
 
+import httpx
+import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.native.services import ServiceProcess
 from docintake.contracts.events import BatchCancelled
-from docintake.contracts.messaging import publish
+from docintake.contracts.messaging import publish, publish_all
 from tests.conftest import ROOT
 from tests.support import documents
 from tests.support.broker import listen
-from tests.support.ingest import outcomes_for, queue
+from tests.support.ingest import outcomes_for, queue, stage
 
 
 def unique_text(title: str) -> bytes:
@@ -118,6 +124,102 @@ async def test_documents_of_a_cancelled_batch_are_not_parsed(ingestor, broker, s
         assert outcomes_for(event)(await listener.quiet_for(3.0)) == []
 
 
+def long_pdf(title: str, pages: int = 60) -> bytes:
+    return documents.pdf([f"{title}, page {n}. " + "Knowledge graphs link documents by author. " * 50
+                          for n in range(1, pages + 1)])
+
+
+def skipped_in(log_file: Path, batch_id: UUID) -> int:
+    """How many documents of the batch the ingestor's log says it skipped as cancelled."""
+    lines = (json.loads(line) for line in log_file.read_bytes().splitlines() if line.startswith(b"{"))
+    return sum(1 for line in lines
+               if line.get("message") == "batch cancelled; document skipped" and line.get("batch_id") == str(batch_id))
+
+
+async def test_a_cancelled_batch_stops_though_its_documents_are_queued_ahead_of_the_cancellation(
+    ingestor, broker, store, graph, settings
+):
+    batch_id = uuid4()
+    staged = [await stage(store, long_pdf(f"Long {i} {batch_id}"), f"long-{i}.pdf", batch_id=batch_id)
+              for i in range(30)]
+    mine = outcomes_for(*staged)
+    async with listen(settings.rabbitmq_url, "document.*") as listener:
+        await publish_all(broker, staged)
+        await listener.collect(mine, timeout=60)
+        await publish(broker, BatchCancelled(batch_id=batch_id))
+        await listener.collect(
+            lambda events: len(mine(events)) + skipped_in(ingestor.log_file, batch_id) >= len(staged), timeout=60
+        )
+        await listener.quiet_for(1.0)
+    ingested = mine(listener.events)
+    assert all(e["event_type"] == "docintake.document.ingested" for e in ingested), ingested
+    assert len(ingested) + skipped_in(ingestor.log_file, batch_id) == len(staged)
+    assert len(ingested) < len(staged) // 2, f"{len(ingested)} of {len(staged)} ingested after the cancellation"
+    records, _, _ = await graph.execute_query(
+        "MATCH (d:Document) WHERE d.sha256 IN $shas RETURN collect(d.sha256) AS stored",
+        shas=[e.data.document.sha256 for e in staged])
+    assert sorted(records[0]["stored"]) == sorted(e["data"]["sha256"] for e in ingested)
+
+
+def parser_workers(ingestor: ServiceProcess) -> list[psutil.Process]:
+    """The ingestor's parser processes: the children of its forkserver."""
+    [forkserver] = [child for child in psutil.Process(ingestor.pid()).children()
+                    if "forkserver" in " ".join(child.cmdline())]
+    return forkserver.children()
+
+
+def busy(worker: psutil.Process) -> float:
+    times = worker.cpu_times()
+    return times.user + times.system
+
+
+async def test_a_parser_process_killed_mid_parse_fails_its_document_and_the_next_one_is_ingested(
+    ingestor, broker, store, settings
+):
+    async with listen(settings.rabbitmq_url, "document.*") as listener:
+        warm_up = await queue(broker, store, unique_text("Warm-up"), "warm-up.md")  # the pool starts on first use
+        await listener.collect(outcomes_for(warm_up))
+        workers = parser_workers(ingestor)
+        idle = {worker.pid: busy(worker) for worker in workers}
+        doomed = await queue(broker, store, long_pdf(f"Doomed {uuid4()}", pages=800), "doomed.pdf")
+        for _ in range(200):
+            parsing = [worker for worker in workers if busy(worker) > idle[worker.pid] + 0.2]
+            if parsing:
+                break
+            await asyncio.sleep(0.05)
+        [worker] = parsing
+        worker.kill()  # as the OOM killer would
+        [failure] = await listener.collect(outcomes_for(doomed), timeout=30)
+        survivor = await queue(broker, store, unique_text("Survivor"), "survivor.md")
+        [success] = await listener.collect(outcomes_for(survivor), timeout=30)
+    assert failure["event_type"] == "docintake.document.failed", failure
+    assert failure["data"]["error_code"] == "PARSER_CRASHED"
+    assert "killed by signal 9" in failure["data"]["message"]
+    assert success["event_type"] == "docintake.document.ingested", success
+
+
+def documents_ingested(metrics: str) -> float:
+    return sum(sample.value for family in text_string_to_metric_families(metrics)
+               for sample in family.samples
+               if sample.name == "docintake_ingestor_documents_total" and sample.labels == {"outcome": "ingested"})
+
+
+async def test_the_ingestor_serves_its_metrics(ingestor, broker, store, settings):
+    url = f"http://127.0.0.1:{ingestor.env['DOCINTAKE_INGESTOR_METRICS_PORT']}/metrics"
+    async with httpx.AsyncClient(timeout=10) as http:
+        before = (await http.get(url)).text
+        assert "docintake_ingestor_documents_total" in before and "docintake_ingestor_retries_total" in before
+        async with listen(settings.rabbitmq_url, "document.*") as listener:
+            event = await queue(broker, store, unique_text("Counted"), "counted.md")
+            await listener.collect(outcomes_for(event))
+        for _ in range(50):  # counted just after the outcome is published
+            after = (await http.get(url)).text
+            if documents_ingested(after) > documents_ingested(before):
+                break
+            await asyncio.sleep(0.1)
+    assert documents_ingested(after) == documents_ingested(before) + 1
+
+
 def servers(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "deploy" / "native" / "servers.py"), *args], check=True)
 
@@ -137,7 +239,7 @@ async def test_neo4j_stopped_for_a_while_is_retried_then_ingested(ingestor, brok
 
 
 async def test_two_ingestor_processes_drain_one_queue_together(ingestor, broker, store, graph, settings, tmp_path):
-    second = ServiceProcess("ingestor-2", "docintake-ingestor", tmp_path)
+    second = ServiceProcess("ingestor-2", "docintake-ingestor", tmp_path, env={"DOCINTAKE_INGESTOR_METRICS_PORT": "0"})
     second.start()
     try:
         async with listen(settings.rabbitmq_url, "document.*") as listener:

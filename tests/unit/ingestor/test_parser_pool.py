@@ -63,3 +63,10 @@ async def test_the_next_document_is_parsed_after_a_worker_died_while_idle(pool, 
     await asyncio.sleep(1.0)  # pebble notices the death and gives up on its pool
 
     assert (await pool.parse(file("parse"), "b.txt")).sections[0].text == "parse"
+
+
+async def test_a_closed_pool_is_not_started_again(pool, file):
+    pool.close()
+
+    with pytest.raises(RuntimeError):
+        await pool.parse(file("parse"), "a.txt")

@@ -1,7 +1,7 @@
 """An in-memory ProgressRepository and a recording publisher, for service-layer tests."""
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -21,12 +21,14 @@ class InMemoryProgressRepository:
     async def get(self, batch_id: UUID) -> Batch | None:
         return copy.deepcopy(self.batches.get(batch_id))
 
-    async def apply_once(self, event_id: UUID, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T] | None:
-        if event_id in self.applied_events:
+    async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
+                         change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
+        claimed = set(event_ids) - self.applied_events
+        if not claimed:
             return None
         self.batches.setdefault(batch_id, Batch(batch_id))
-        result = await self.update(batch_id, change)
-        self.applied_events.add(event_id)
+        result = await self.update(batch_id, lambda batch: change(batch, claimed))
+        self.applied_events |= claimed
         return result
 
     async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:

@@ -11,7 +11,7 @@ from docintake.status.completion import completion_event_id
 from docintake.status.consumer import UnknownEventType, UnreadableMessage, read_event
 from docintake.status.domain import Batch
 from docintake.status.repository import PageMark
-from docintake.status.services import Outcome
+from docintake.status.services import Outcome, apply_event
 from docintake.status.views import batch_status
 from tests.unit.status.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import InMemoryProgressRepository, RecordingPublisher
@@ -70,11 +70,11 @@ class FlakyRepository(InMemoryProgressRepository):
         super().__init__()
         self.outage = outage
 
-    async def apply_once(self, event_id, batch_id, change):
+    async def apply_once(self, event_ids, batch_id, change):
         if self.outage:
             self.outage -= 1
             raise ServiceUnavailable("connection refused")
-        return await super().apply_once(event_id, batch_id, change)
+        return await super().apply_once(event_ids, batch_id, change)
 
 
 async def test_an_unreachable_store_is_waited_out_not_given_up(monkeypatch):
@@ -85,7 +85,8 @@ async def test_an_unreachable_store_is_waited_out_not_given_up(monkeypatch):
 
     monkeypatch.setattr(consumer.asyncio, "sleep", no_sleep)
     repo, synthetic = FlakyRepository(outage=12), SyntheticBatch(size=1)
-    outcome = await consumer.apply_until_stored(synthetic.created(), repo, lambda: T0, RecordingPublisher())
+    outcome = await consumer.apply_until_stored(
+        synthetic.created(), lambda event: apply_event(event, repo, lambda: T0, RecordingPublisher()))
 
     assert outcome is Outcome.APPLIED and synthetic.batch_id in repo.batches
     assert pauses[:6] == [1, 2, 4, 8, 16, 30] and len(pauses) == 12  # past the queue's delivery limit of 10
@@ -93,9 +94,10 @@ async def test_an_unreachable_store_is_waited_out_not_given_up(monkeypatch):
 
 async def test_a_store_error_that_is_not_transient_is_raised():
     class BrokenRepository(InMemoryProgressRepository):
-        async def apply_once(self, event_id, batch_id, change):
+        async def apply_once(self, event_ids, batch_id, change):
             raise ValueError("a bug, not an outage")
 
     with pytest.raises(ValueError):
-        await consumer.apply_until_stored(SyntheticBatch(size=1).created(), BrokenRepository(), lambda: T0,
-                                           RecordingPublisher())
+        await consumer.apply_until_stored(
+            SyntheticBatch(size=1).created(), lambda event: apply_event(event, BrokenRepository(), lambda: T0,
+                                                                        RecordingPublisher()))

@@ -2,11 +2,12 @@
 
 import asyncio
 from contextlib import asynccontextmanager
+from uuid import uuid4
 
 import structlog
 from faststream import AckPolicy, FastStream
 from faststream.exceptions import RejectMessage
-from faststream.rabbit import RabbitBroker, RabbitMessage
+from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
 
 from docintake.contracts.events import BatchCancelled, DocumentQueued
 from docintake.contracts.graphdb import open_driver
@@ -19,7 +20,7 @@ from docintake.contracts.messaging import (
     publish,
 )
 from docintake.contracts.storage import ObjectStore
-from docintake.contracts.topology import DELIVERY_LIMIT, EVENTS_EXCHANGE, INGESTOR_QUEUE
+from docintake.contracts.topology import DELIVERY_LIMIT, EVENTS_EXCHANGE, INGESTOR_QUEUE, INGESTOR_QUEUE_NAME
 from docintake.ingestor import metrics
 from docintake.ingestor.graph import KnowledgeGraph
 from docintake.ingestor.parser_pool import ParserPool
@@ -27,6 +28,18 @@ from docintake.ingestor.service import Dependencies, TransientFailure, failed, i
 from docintake.ingestor.settings import IngestorSettings
 
 log = get_logger(__name__)
+
+
+def cancellation_queue() -> RabbitQueue:
+    """This process's own queue of cancelled batches, gone with its connection.
+
+    The work queue delivers a cancellation only behind the batch's own queued documents;
+    this one delivers it at once, so those documents are skipped rather than ingested.
+    """
+    return RabbitQueue(
+        f"{INGESTOR_QUEUE_NAME}.cancellations.{uuid4()}", exclusive=True, auto_delete=True,
+        routing_key=BatchCancelled.routing_key,
+    )
 
 
 def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, RabbitBroker]:
@@ -49,12 +62,22 @@ def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, Ra
                        title="docintake.ingestor", description="Queued documents and cancelled batches")
     async def on_event(event: DocumentQueued | BatchCancelled, message: RabbitMessage) -> None:
         if isinstance(event, BatchCancelled):
-            with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None):
-                await graph.mark_cancelled(str(event.batch_id))
-                log.info("batch cancelled; its remaining documents will be skipped")
+            await cancel_batch(event)  # mostly done by on_cancellation already; not if no ingestor ran then
             return
         with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id)):
             await handle_document(event, deliveries_so_far(message) + 1)
+
+    # Left out of the AsyncAPI document: a queue with a random name is no contract. Acked on arrival:
+    # the work queue's copy of the event is the one that must not be lost.
+    @broker.subscriber(cancellation_queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.ACK_FIRST,
+                       include_in_schema=False)
+    async def on_cancellation(event: BatchCancelled) -> None:
+        await cancel_batch(event)
+
+    async def cancel_batch(event: BatchCancelled) -> None:
+        with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None):
+            await graph.mark_cancelled(str(event.batch_id))
+            log.info("batch cancelled; its remaining documents will be skipped")
 
     async def handle_document(event: DocumentQueued, delivery: int) -> None:
         try:
@@ -88,7 +111,11 @@ def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, Ra
         await store.ensure_bucket()
         await broker.connect()
         await declare_topology(broker)
+        metrics_server = metrics.serve(settings.ingestor_metrics_port)
         yield
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
         pool.close()
         await driver.close()
 

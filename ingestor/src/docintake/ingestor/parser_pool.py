@@ -33,14 +33,15 @@ def how_it_ended(exitcode: int | None) -> str:
 
 class ParserPool:
     def __init__(
-        self, workers: int, timeout_seconds: float, max_expanded_bytes: int, parse_function: ParseFunction = parse_file
+        self, workers: int, timeout_seconds: float, max_expanded_bytes: int,
+        parse_function: ParseFunction = parse_file,  # runs in the workers: importable there by name
     ):
-        """`parse_function` runs in the workers, so it must be importable there by name."""
         self.workers = workers
         self.timeout_seconds = timeout_seconds
         self.max_expanded_bytes = max_expanded_bytes
         self.parse_function = parse_function
         self._pool = self._new_pool()
+        self._closed = False
 
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
@@ -48,10 +49,10 @@ class ParserPool:
         return ProcessPool(max_workers=self.workers, context=context)
 
     def _working_pool(self) -> ProcessPool:
-        """The pool, replaced first if it broke: pebble gives up for good when a worker dies while none is busy."""
-        if not self._pool.active:
+        """The pool, replaced first if it broke: pebble gives up on a pool whose worker died while idle."""
+        if not self._pool.active and not self._closed:
             log.warning("parser pool broken; starting a new one")
-            self._pool.stop()
+            _stop(self._pool)
             self._pool = self._new_pool()
         return self._pool
 
@@ -82,5 +83,10 @@ class ParserPool:
             ) from exc
 
     def close(self) -> None:
-        self._pool.stop()
-        self._pool.join(timeout=10)
+        self._closed = True
+        _stop(self._pool)
+
+
+def _stop(pool: ProcessPool) -> None:
+    pool.stop()
+    pool.join(timeout=10)

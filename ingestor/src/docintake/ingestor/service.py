@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
+from uuid import UUID, uuid5
 
 from minio.error import S3Error
-from neo4j.exceptions import DatabaseUnavailable, ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import DatabaseUnavailable, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from docintake.contracts.events import (
@@ -39,6 +40,8 @@ METADATA_INVALID = "METADATA_INVALID"
 OBJECT_MISSING = "OBJECT_MISSING"
 STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
 GRAPH_UNAVAILABLE = "GRAPH_UNAVAILABLE"
+GRAPH_WRITE_FAILED = "GRAPH_WRITE_FAILED"
+INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 class TransientFailure(Exception):
@@ -73,8 +76,18 @@ class Dependencies:
     required_metadata: tuple[str, ...] = ()
 
 
+def outcome_id(event: DocumentQueued) -> UUID:
+    """The event id of this attempt's outcome, the same on every delivery of it.
+
+    One outcome per document and attempt: when a redelivered document is ingested again,
+    consumers drop the second outcome as a duplicate and the first one counts.
+    """
+    return uuid5(event.document_id, f"outcome.{event.data.attempt}")
+
+
 def failed(event: DocumentQueued, code: str, message: str, *, retryable: bool = False, attempts: int = 1) -> DocumentFailed:
     return DocumentFailed(
+        event_id=outcome_id(event),
         batch_id=event.batch_id,
         document_id=event.document_id,
         data=DocumentFailedData(
@@ -100,11 +113,24 @@ class Stopwatch:
 async def ingest_document(event: DocumentQueued, deps: Dependencies) -> Event | None:
     """DocumentIngested or DocumentFailed for this document; None when its batch was cancelled.
 
-    Raises TransientFailure when a server could not be reached, so the caller can retry.
+    Raises TransientFailure when a server could not be reached, so the caller can retry; anything
+    else that goes wrong fails the document at once, so its batch does not wait for it.
     """
+    try:
+        return await _ingest(event, deps)
+    except TransientFailure:
+        raise
+    except Exception as exc:
+        log.exception("unexpected error; document failed")
+        return failed(
+            event, INTERNAL_ERROR,
+            f"The ingestor hit an unexpected error ({type(exc).__name__}: {exc}); its log has the details",
+        )
+
+
+async def _ingest(event: DocumentQueued, deps: Dependencies) -> Event | None:
     ref = event.data.document
-    if await _graph_call(deps.graph.is_cancelled(str(event.batch_id))):
-        log.info("batch cancelled; document skipped")
+    if await _cancelled(event, deps.graph):
         return None
     try:
         metadata = DocumentMetadata.validate_raw(ref.metadata, deps.required_metadata)
@@ -125,14 +151,23 @@ async def ingest_document(event: DocumentQueued, deps: Dependencies) -> Event | 
         try:
             parsed = await deps.parse(path, ref.filename)
         except IngestError as exc:
-            return failed(event, exc.code, exc.message)
+            return failed(event, exc.code, exc.message, retryable=exc.retryable)
     parse_ms = clock.lap()
 
     chunks = chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
-    await _graph_call(deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks))
+    if await _cancelled(event, deps.graph):  # while it waited for a parser, which can take minutes
+        return None
+    try:
+        await _graph_call(deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks))
+    except Neo4jError as exc:
+        log.exception("knowledge graph refused the document")
+        return failed(
+            event, GRAPH_WRITE_FAILED, f"The knowledge graph refused the document ({exc.code}): {exc.message}"
+        )
     timings = Timings(fetch_ms=fetch_ms, parse_ms=parse_ms, write_ms=clock.lap(), total_ms=clock.total())
     log.info("document ingested", pages=parsed.pages, chunks=len(chunks), total_ms=round(timings.total_ms, 1))
     return DocumentIngested(
+        event_id=outcome_id(event),
         batch_id=event.batch_id,
         document_id=event.document_id,
         data=DocumentIngestedData(
@@ -141,6 +176,13 @@ async def ingest_document(event: DocumentQueued, deps: Dependencies) -> Event | 
             timings=timings, attempt=event.data.attempt,
         ),
     )
+
+
+async def _cancelled(event: DocumentQueued, graph: Graph) -> bool:
+    if await _graph_call(graph.is_cancelled(str(event.batch_id))):
+        log.info("batch cancelled; document skipped")
+        return True
+    return False
 
 
 T = TypeVar("T")

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 from faststream import AckPolicy
 from faststream.exceptions import RejectMessage
@@ -24,7 +25,8 @@ from docintake.status.metrics import (
     STORE_RETRIES,
 )
 from docintake.status.repository import ProgressRepository, is_transient
-from docintake.status.services import Clock, Outcome, Publish, apply_event
+from docintake.status.lanes import BatchLanes
+from docintake.status.services import Clock, Outcome, Publish, apply_events
 
 log = get_logger(__name__)
 
@@ -67,6 +69,8 @@ async def _raw_body(message: StreamMessage) -> bytes:
 
 
 def subscribe_projection(broker: RabbitBroker, repo: ProgressRepository, clock: Clock, publish: Publish) -> None:
+    lanes = BatchLanes(lambda events: apply_events(events, repo, clock, publish))
+
     @broker.subscriber(
         STATUS_QUEUE, EVENTS_EXCHANGE, decoder=_raw_body, ack_policy=AckPolicy.REJECT_ON_ERROR,
         title="docintake.status:project", description="Project every batch and document event into progress records",
@@ -83,10 +87,10 @@ def subscribe_projection(broker: RabbitBroker, repo: ProgressRepository, clock: 
             return
         document_id = str(event.document_id) if event.document_id else None
         with bound_contextvars(batch_id=str(event.batch_id), document_id=document_id):
-            await _project(event, repo, clock, publish)
+            await _project(event, lanes.apply)
 
 
-async def apply_until_stored(event: Event, repo: ProgressRepository, clock: Clock, publish: Publish) -> Outcome:
+async def apply_until_stored(event: Event, apply: Callable[[Event], Awaitable[Outcome]]) -> Outcome:
     """Apply the event, waiting out an unreachable store however long it lasts.
 
     A projection that skipped an event would report wrong counts forever, so the message stays
@@ -95,7 +99,7 @@ async def apply_until_stored(event: Event, repo: ProgressRepository, clock: Cloc
     tries = 0
     while True:
         try:
-            return await apply_event(event, repo, clock, publish)
+            return await apply(event)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -106,9 +110,9 @@ async def apply_until_stored(event: Event, repo: ProgressRepository, clock: Cloc
             await asyncio.sleep(delay)
 
 
-async def _project(event: Event, repo: ProgressRepository, clock: Clock, publish: Publish) -> None:
+async def _project(event: Event, apply: Callable[[Event], Awaitable[Outcome]]) -> None:
     started = time.perf_counter()
-    outcome = await apply_until_stored(event, repo, clock, publish)
+    outcome = await apply_until_stored(event, apply)
     if outcome is Outcome.APPLIED:
         PROJECTION_SECONDS.observe(time.perf_counter() - started)
         EVENT_LAG_SECONDS.observe(max(0.0, (utcnow() - event.occurred_at).total_seconds()))

@@ -53,7 +53,7 @@ def api_router(settings: StatusSettings) -> APIRouter:
 
     @router.get(BATCH + "/status")
     async def get_batch_status(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
-        return await services.batch_status(batch_id, runtime.repo, runtime.clock)
+        return await services.batch_status(batch_id, runtime.reads, runtime.clock)
 
     @router.get("/documents/ingest/batches")
     async def list_batches(
@@ -70,9 +70,9 @@ def api_router(settings: StatusSettings) -> APIRouter:
     @router.get(BATCH + "/events", response_class=StreamingResponse,
                 responses={200: {"content": {"text/event-stream": {}}}})
     async def stream_batch_progress(batch_id: BatchId, runtime: CurrentRuntime) -> StreamingResponse:
-        await services.batch_status(batch_id, runtime.repo, runtime.clock)  # 404 before the stream starts
+        await services.batch_status(batch_id, runtime.reads, runtime.clock)  # 404 before the stream starts
         return StreamingResponse(
-            progress_events(batch_id, runtime.repo, runtime.clock, runtime.settings.stream_poll_seconds),
+            progress_events(batch_id, runtime.reads, runtime.clock, runtime.settings.stream_poll_seconds),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -80,11 +80,13 @@ def api_router(settings: StatusSettings) -> APIRouter:
     @router.post(BATCH + "/cancel")
     async def cancel_batch(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
         batch = await services.cancel_batch(batch_id, runtime.repo, runtime.clock, runtime.publish)
+        runtime.reads.forget(batch_id)
         return views.batch_status(batch, runtime.clock())
 
     @router.post(BATCH + "/retry")
     async def retry_failed_documents(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
         batch = await services.retry_failed_documents(batch_id, runtime.repo, runtime.clock, runtime.publish)
+        runtime.reads.forget(batch_id)
         return views.batch_status(batch, runtime.clock())
 
     @router.get("/internal/pending")

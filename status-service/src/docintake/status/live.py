@@ -7,7 +7,7 @@ from uuid import UUID
 
 from docintake.contracts.api import TERMINAL_STATES, BatchStatus
 from docintake.contracts.logging import get_logger
-from docintake.status.repository import ProgressRepository, is_transient
+from docintake.status.repository import BatchReader, is_transient
 from docintake.status.services import Clock, batch_status
 
 log = get_logger(__name__)
@@ -19,7 +19,7 @@ def server_sent_event(name: str, status: BatchStatus) -> str:
     return f"event: {name}\ndata: {status.model_dump_json()}\n\n"
 
 
-async def progress_events(batch_id: UUID, repo: ProgressRepository, clock: Clock,
+async def progress_events(batch_id: UUID, repo: BatchReader, clock: Clock,
                           poll_seconds: float) -> AsyncIterator[str]:
     last_sent: dict | None = None
     last_write = time.monotonic()

@@ -8,7 +8,7 @@ other while different batches proceed in parallel.
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, NamedTuple, Protocol, TypeVar
@@ -26,6 +26,7 @@ from docintake.status.records import (
     batch_from_properties,
     batch_properties,
     item_properties,
+    stored_time,
 )
 
 T = TypeVar("T")
@@ -55,10 +56,12 @@ _LOCK = " SET b._lock = true REMOVE b._lock WITH b" + _WITH_ITEMS
 _LOCK_EXISTING = "MATCH (b:IngestBatch {batch_id: $batch_id})" + _LOCK
 _LOCK_OR_CREATE = "MERGE (b:IngestBatch {batch_id: $batch_id})" + _LOCK
 # Whoever creates the marker owns the event; a second claim finds the first one's token.
-_CLAIM_EVENT = """
-MERGE (e:IngestEvent {event_id: $event_id})
+_CLAIM_EVENTS = """
+UNWIND $event_ids AS event_id
+MERGE (e:IngestEvent {event_id: event_id})
 ON CREATE SET e.batch_id = $batch_id, e.claim = $claim, e.applied_at = datetime()
-RETURN e.claim = $claim AS claimed
+WITH e WHERE e.claim = $claim
+RETURN collect(DISTINCT e.event_id) AS claimed
 """
 _SAVE = """
 MATCH (b:IngestBatch {batch_id: $batch_id})
@@ -133,11 +136,15 @@ class PageMark(NamedTuple):
             raise ValueError(f"invalid cursor {cursor!r}") from exc
 
 
-class ProgressRepository(Protocol):
+class BatchReader(Protocol):
     async def get(self, batch_id: UUID) -> Batch | None: ...
 
-    async def apply_once(self, event_id: UUID, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T] | None:
-        """Run `change` on the batch (created if new) unless the event was applied before: then None."""
+
+class ProgressRepository(BatchReader, Protocol):
+
+    async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
+                         change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
+        """Run `change` on the batch (created if new) with the events not applied before, or None if all were."""
 
     async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
         """Run `change` on an existing batch; raises BatchNotFound."""
@@ -192,28 +199,29 @@ class Neo4jProgressRepository:
         records = await self._read(_GET, batch_id=str(batch_id))
         return batch_from_properties(records[0]["batch"], records[0]["items"]) if records else None
 
-    async def apply_once(self, event_id: UUID, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T] | None:
-        return await self._change(batch_id, change, event_id=event_id, create=True)
+    async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
+                         change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
+        return await self._change(batch_id, change, event_ids=event_ids, create=True)
 
     async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
-        result = await self._change(batch_id, change, event_id=None, create=False)
-        assert result is not None  # only a claimed event can come back as None
+        result = await self._change(batch_id, change, event_ids=None, create=False)
+        assert result is not None  # only events already applied can come back as None
         return result
 
     async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
         records = await self._read(
             _PAGE, status=status, limit=limit,
-            after_created_at=after.created_at if after else None,
+            after_created_at=stored_time(after.created_at) if after else None,
             after_batch_id=str(after.batch_id) if after else None,
         )
         return [batch_from_properties(record["batch"], record["items"]) for record in records]
 
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
-        records = await self._read(_STALLED, cutoff=cutoff, unfinished=[s.value for s in UNFINISHED_STATES])
+        records = await self._read(_STALLED, cutoff=stored_time(cutoff), unfinished=[s.value for s in UNFINISHED_STATES])
         return [UUID(record["batch_id"]) for record in records]
 
     async def batch_ids_awaiting_completion(self, settled_before: datetime) -> list[UUID]:
-        records = await self._read(_AWAITING_COMPLETION, settled_before=settled_before,
+        records = await self._read(_AWAITING_COMPLETION, settled_before=stored_time(settled_before),
                                    terminal=sorted(TERMINAL_STATES))
         return [UUID(record["batch_id"]) for record in records]
 
@@ -227,19 +235,23 @@ class Neo4jProgressRepository:
         )
         return result.records
 
-    async def _change(self, batch_id: UUID, change: Callable[[Batch], T], *, event_id: UUID | None,
+    async def _change(self, batch_id: UUID, change: Callable[..., T], *, event_ids: Sequence[UUID] | None,
                       create: bool) -> Change[T] | None:
         # The driver may run this again after a transient error, so it starts from a fresh read each time.
         async def transaction(tx: AsyncManagedTransaction) -> Change[T] | None:
-            if event_id is not None and not await _claim_event(tx, event_id, batch_id):
-                return None
+            arguments: tuple[object, ...] = ()
+            if event_ids is not None:
+                claimed = await _claim_events(tx, event_ids, batch_id)
+                if not claimed:
+                    return None
+                arguments = (claimed,)
             loaded = await (await tx.run(_LOCK_OR_CREATE if create else _LOCK_EXISTING,
                                          batch_id=str(batch_id))).single()
             if loaded is None:
                 raise BatchNotFound(batch_id)
             batch = batch_from_properties(loaded["batch"], loaded["items"])
             items_before = {item.document_id: item_properties(batch_id, item) for item in batch.items.values()}
-            outcome = change(batch)
+            outcome = change(batch, *arguments)
             changed_items = [
                 {"document_id": str(item.document_id), "properties": props}
                 for item in batch.items.values()
@@ -252,10 +264,11 @@ class Neo4jProgressRepository:
             return await session.execute_write(transaction)
 
 
-async def _claim_event(tx: AsyncManagedTransaction, event_id: UUID, batch_id: UUID) -> bool:
-    record = await (await tx.run(_CLAIM_EVENT, event_id=str(event_id), batch_id=str(batch_id),
-                                 claim=str(uuid4()))).single()
-    return bool(record and record["claimed"])
+async def _claim_events(tx: AsyncManagedTransaction, event_ids: Sequence[UUID], batch_id: UUID) -> set[UUID]:
+    """The events this transaction is the first to apply."""
+    record = await (await tx.run(_CLAIM_EVENTS, event_ids=[str(event_id) for event_id in event_ids],
+                                 batch_id=str(batch_id), claim=str(uuid4()))).single()
+    return {UUID(event_id) for event_id in record["claimed"]} if record else set()
 
 
 async def _save(tx: AsyncManagedTransaction, batch: Batch, changed_items: list[Properties]) -> None:

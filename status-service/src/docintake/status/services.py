@@ -2,7 +2,7 @@
 repository, a clock and a way to publish events."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +18,7 @@ from docintake.status import views
 from docintake.status.completion import completion_event
 from docintake.status.domain import PROGRESS_EVENTS, Batch
 from docintake.status.metrics import COMPLETIONS_PUBLISHED, DOCUMENTS_TIMED_OUT
-from docintake.status.repository import BatchNotFound, PageMark, ProgressRepository
+from docintake.status.repository import BatchNotFound, BatchReader, PageMark, ProgressRepository
 
 log = get_logger(__name__)
 
@@ -39,28 +39,53 @@ class EventNotPublished(Exception):
 
 async def apply_event(event: Event, repo: ProgressRepository, clock: Clock, publish: Publish) -> Outcome:
     """Fold one event into its batch's record, once, and announce the batch's completion if it finished."""
+    [outcome] = await apply_events([event], repo, clock, publish)
+    return outcome
+
+
+async def apply_events(events: Sequence[Event], repo: ProgressRepository, clock: Clock,
+                       publish: Publish) -> list[Outcome]:
+    """Fold events of one batch into its record in one change, each event once; the outcome of each."""
+    progress = [event for event in events if isinstance(event, PROGRESS_EVENTS)]
+    applied: set[UUID] = set()
+    if progress:
+        now = clock()
+
+        def fold(batch: Batch, claimed: Collection[UUID]) -> set[UUID]:
+            folded: set[UUID] = set()
+            for event in progress:
+                if event.event_id in claimed and event.event_id not in folded:
+                    batch.apply(event, now)
+                    folded.add(event.event_id)
+            return folded
+
+        change = await repo.apply_once([event.event_id for event in progress], progress[0].batch_id,
+                                       _noting_completion(fold))
+        if change is not None:
+            applied, completion_became_due = change.outcome
+            if completion_became_due:
+                await announce_completion(change.batch, repo, clock, publish)
+    return [_outcome(event, applied) for event in events]
+
+
+def _outcome(event: Event, applied: set[UUID]) -> Outcome:
     if not isinstance(event, PROGRESS_EVENTS):
         return Outcome.IGNORED
-    now = clock()
-    change = await repo.apply_once(event.event_id, event.batch_id,
-                                   _noting_completion(lambda batch: batch.apply(event, now)))
-    if change is None:
-        return Outcome.DUPLICATE
-    _, completion_became_due = change.outcome
-    if completion_became_due:
-        await announce_completion(change.batch, repo, clock, publish)
-    return Outcome.APPLIED
+    if event.event_id in applied:
+        applied.discard(event.event_id)  # a second copy in the same group is a duplicate
+        return Outcome.APPLIED
+    return Outcome.DUPLICATE
 
 
-def _noting_completion(change: Callable[[Batch], T]) -> Callable[[Batch], tuple[T, bool]]:
+def _noting_completion(change: Callable[..., T]) -> Callable[..., tuple[T, bool]]:
     """The change, also telling whether it made the batch's completion due.
 
     Only that change announces the completion right away; others that find it due while the
     announcement is under way leave it alone (the periodic re-publishing covers a failed one).
     """
-    def noting(batch: Batch) -> tuple[T, bool]:
+    def noting(batch: Batch, *arguments: object) -> tuple[T, bool]:
         was_due = batch.completion_due
-        outcome = change(batch)
+        outcome = change(batch, *arguments)
         return outcome, batch.completion_due and not was_due
 
     return noting
@@ -156,7 +181,7 @@ async def publish_due_completions(repo: ProgressRepository, clock: Clock, publis
                 await announce_completion(batch, repo, clock, publish)
 
 
-async def batch_status(batch_id: UUID, repo: ProgressRepository, clock: Clock) -> BatchStatus:
+async def batch_status(batch_id: UUID, repo: BatchReader, clock: Clock) -> BatchStatus:
     return views.batch_status(await _existing(batch_id, repo), clock())
 
 
@@ -188,7 +213,7 @@ def _one_batch_of_a_chore(batch_id: UUID, chore: str) -> Iterator[None]:
             log.exception(f"{chore} failed for this batch")
 
 
-async def _existing(batch_id: UUID, repo: ProgressRepository) -> Batch:
+async def _existing(batch_id: UUID, repo: BatchReader) -> Batch:
     batch = await repo.get(batch_id)
     if batch is None:
         raise BatchNotFound(batch_id)

@@ -14,3 +14,5 @@ class StatusSettings(Settings):
     status_prefetch: int = 32
     # How often a live progress stream looks for changes.
     stream_poll_seconds: float = 0.5
+    # How old a batch's status may be when many clients poll it: one store read serves them all.
+    status_read_max_age_seconds: float = 0.25
