@@ -1,12 +1,10 @@
-"""Many askers of one batch share a store read within the read's max age."""
+"""Many askers of the same share one read within the read's max age."""
 
 import asyncio
 
 import pytest
 
-from docintake.status.domain import Batch
-from docintake.status.shared_reads import SharedBatchReads
-from tests.unit.status.status_events import SyntheticBatch
+from docintake.status.shared_reads import SharedReads
 
 
 class CountingStore:
@@ -14,32 +12,35 @@ class CountingStore:
         self.reads = 0
         self.failures = failures
 
-    async def get(self, batch_id):
+    async def read(self):
         self.reads += 1
         await asyncio.sleep(0.01)
         if self.failures:
             self.failures -= 1
             raise ConnectionError("store unreachable")
-        return Batch(batch_id)
+        return self.reads
 
 
 async def test_concurrent_and_recent_askers_share_one_read():
-    store, batch_id = CountingStore(), SyntheticBatch().batch_id
-    reads = SharedBatchReads(store, max_age_seconds=0.2)
-    batches = await asyncio.gather(*(reads.get(batch_id) for _ in range(50)))
-    assert store.reads == 1 and all(batch.batch_id == batch_id for batch in batches)
+    store, shared = CountingStore(), SharedReads(max_age_seconds=0.2)
+    results = await asyncio.gather(*(shared.get("batch", store.read) for _ in range(50)))
+    assert store.reads == 1 and set(results) == {1}
 
-    await reads.get(batch_id)
-    assert store.reads == 1
+    assert await shared.get("batch", store.read) == 1
+    assert await shared.get("another batch", store.read) == 2
     await asyncio.sleep(0.25)
-    await reads.get(batch_id)
-    assert store.reads == 2
+    assert await shared.get("batch", store.read) == 3
+
+
+async def test_a_forgotten_read_is_read_anew():
+    store, shared = CountingStore(), SharedReads(max_age_seconds=10)
+    await shared.get("batch", store.read)
+    shared.forget("batch")
+    assert await shared.get("batch", store.read) == 2
 
 
 async def test_a_failed_read_is_not_handed_to_later_askers():
-    store, batch_id = CountingStore(failures=1), SyntheticBatch().batch_id
-    reads = SharedBatchReads(store, max_age_seconds=10)
+    store, shared = CountingStore(failures=1), SharedReads(max_age_seconds=10)
     with pytest.raises(ConnectionError):
-        await reads.get(batch_id)
-    assert (await reads.get(batch_id)).batch_id == batch_id
-    assert store.reads == 2
+        await shared.get("batch", store.read)
+    assert await shared.get("batch", store.read) == 2

@@ -34,7 +34,7 @@ UPLOAD_PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
-def known_batch_id(batch_id: str) -> UUID:
+async def known_batch_id(batch_id: str) -> UUID:
     """A batch id that is not even a UUID names no batch: 404, as for any unknown batch."""
     try:
         return UUID(batch_id)

@@ -18,7 +18,7 @@ from docintake.status.maintenance import run_maintenance
 from docintake.status.repository import Neo4jProgressRepository
 from docintake.status.runtime import Runtime
 from docintake.status.settings import StatusSettings
-from docintake.status.shared_reads import SharedBatchReads
+from docintake.status.shared_reads import SharedReads
 
 log = get_logger(__name__)
 
@@ -36,7 +36,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
 
             broker = make_broker(settings.rabbitmq_url, prefetch=settings.status_prefetch)
             runtime = Runtime(settings=settings, repo=repo, broker=broker, clock=utcnow,
-                              reads=SharedBatchReads(repo, settings.status_read_max_age_seconds))
+                              shared_reads=SharedReads(settings.status_read_max_age_seconds))
             subscribe_projection(broker, repo, runtime.clock, runtime.publish)
             running.push_async_callback(broker.stop)
             await broker.connect()

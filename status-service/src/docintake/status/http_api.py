@@ -4,7 +4,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from neo4j.exceptions import DriverError, Neo4jError
 
 from docintake.contracts.api import BatchPage, BatchState, BatchStatus, ErrorBody, PendingBytes
@@ -28,11 +28,11 @@ REFUSAL_CODES: dict[type[BatchRefusal], str] = {
 ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (401, 404, 409, 503)}
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def _batch_id(batch_id: str) -> UUID:
+async def _batch_id(batch_id: str) -> UUID:
     """Any batch id that is not a UUID is simply not a batch this service knows."""
     try:
         return UUID(batch_id)
@@ -44,6 +44,15 @@ CurrentRuntime = Annotated[Runtime, Depends(_runtime)]
 BatchId = Annotated[UUID, Depends(_batch_id)]
 
 
+async def shared_status(batch_id: UUID, runtime: Runtime) -> tuple[BatchStatus, bytes]:
+    """The batch's status and its JSON, made at most once per interval however many clients ask."""
+    async def read() -> tuple[BatchStatus, bytes]:
+        status = await services.batch_status(batch_id, runtime.repo, runtime.clock)
+        return status, status.model_dump_json().encode()
+
+    return await runtime.shared_reads.get(("status", batch_id), read)
+
+
 def api_router(settings: StatusSettings) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1",
@@ -51,9 +60,10 @@ def api_router(settings: StatusSettings) -> APIRouter:
         responses=ERROR_RESPONSES,
     )
 
-    @router.get(BATCH + "/status")
-    async def get_batch_status(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
-        return await services.batch_status(batch_id, runtime.reads, runtime.clock)
+    @router.get(BATCH + "/status", response_model=BatchStatus)
+    async def get_batch_status(batch_id: BatchId, runtime: CurrentRuntime) -> Response:
+        _, rendered = await shared_status(batch_id, runtime)
+        return Response(rendered, media_type="application/json")
 
     @router.get("/documents/ingest/batches")
     async def list_batches(
@@ -70,9 +80,9 @@ def api_router(settings: StatusSettings) -> APIRouter:
     @router.get(BATCH + "/events", response_class=StreamingResponse,
                 responses={200: {"content": {"text/event-stream": {}}}})
     async def stream_batch_progress(batch_id: BatchId, runtime: CurrentRuntime) -> StreamingResponse:
-        await services.batch_status(batch_id, runtime.reads, runtime.clock)  # 404 before the stream starts
+        await shared_status(batch_id, runtime)  # 404 before the stream starts
         return StreamingResponse(
-            progress_events(batch_id, runtime.reads, runtime.clock, runtime.settings.stream_poll_seconds),
+            progress_events(lambda: shared_status(batch_id, runtime), runtime.settings.stream_poll_seconds),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -80,13 +90,13 @@ def api_router(settings: StatusSettings) -> APIRouter:
     @router.post(BATCH + "/cancel")
     async def cancel_batch(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
         batch = await services.cancel_batch(batch_id, runtime.repo, runtime.clock, runtime.publish)
-        runtime.reads.forget(batch_id)
+        runtime.shared_reads.forget(("status", batch_id))
         return views.batch_status(batch, runtime.clock())
 
     @router.post(BATCH + "/retry")
     async def retry_failed_documents(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
         batch = await services.retry_failed_documents(batch_id, runtime.repo, runtime.clock, runtime.publish)
-        runtime.reads.forget(batch_id)
+        runtime.shared_reads.forget(("status", batch_id))
         return views.batch_status(batch, runtime.clock())
 
     @router.get("/internal/pending")

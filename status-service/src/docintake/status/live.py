@@ -2,30 +2,28 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from uuid import UUID
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from docintake.contracts.api import TERMINAL_STATES, BatchStatus
 from docintake.contracts.logging import get_logger
-from docintake.status.repository import BatchReader, is_transient
-from docintake.status.services import Clock, batch_status
+from docintake.status.repository import is_transient
 
 log = get_logger(__name__)
 
 KEEP_ALIVE_SECONDS = 15.0
 
 
-def server_sent_event(name: str, status: BatchStatus) -> str:
-    return f"event: {name}\ndata: {status.model_dump_json()}\n\n"
+def server_sent_event(name: str, rendered: bytes) -> str:
+    return f"event: {name}\ndata: {rendered.decode()}\n\n"
 
 
-async def progress_events(batch_id: UUID, repo: BatchReader, clock: Clock,
+async def progress_events(current_status: Callable[[], Awaitable[tuple[BatchStatus, bytes]]],
                           poll_seconds: float) -> AsyncIterator[str]:
     last_sent: dict | None = None
     last_write = time.monotonic()
     while True:
         try:
-            status = await batch_status(batch_id, repo, clock)
+            status, rendered = await current_status()
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -36,11 +34,11 @@ async def progress_events(batch_id: UUID, repo: BatchReader, clock: Clock,
         snapshot = status.model_dump(exclude={"estimated_completion_time"})
         if snapshot != last_sent:
             last_sent, last_write = snapshot, time.monotonic()
-            yield server_sent_event("progress", status)
+            yield server_sent_event("progress", rendered)
         elif time.monotonic() - last_write >= KEEP_ALIVE_SECONDS:
             last_write = time.monotonic()
             yield ": keep-alive\n\n"
         if status.status in TERMINAL_STATES:
-            yield server_sent_event("complete", status)
+            yield server_sent_event("complete", rendered)
             return
         await asyncio.sleep(poll_seconds)

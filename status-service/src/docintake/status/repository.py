@@ -136,11 +136,8 @@ class PageMark(NamedTuple):
             raise ValueError(f"invalid cursor {cursor!r}") from exc
 
 
-class BatchReader(Protocol):
+class ProgressRepository(Protocol):
     async def get(self, batch_id: UUID) -> Batch | None: ...
-
-
-class ProgressRepository(BatchReader, Protocol):
 
     async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
                          change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
@@ -250,12 +247,12 @@ class Neo4jProgressRepository:
             if loaded is None:
                 raise BatchNotFound(batch_id)
             batch = batch_from_properties(loaded["batch"], loaded["items"])
-            items_before = {item.document_id: item_properties(batch_id, item) for item in batch.items.values()}
+            items_before = {item.document_id: dict(vars(item)) for item in batch.items.values()}
             outcome = change(batch, *arguments)
             changed_items = [
-                {"document_id": str(item.document_id), "properties": props}
+                {"document_id": str(item.document_id), "properties": item_properties(batch_id, item)}
                 for item in batch.items.values()
-                if (props := item_properties(batch_id, item)) != items_before.get(item.document_id)
+                if vars(item) != items_before.get(item.document_id)
             ]
             await _save(tx, batch, changed_items)
             return Change(batch, outcome)

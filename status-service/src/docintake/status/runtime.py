@@ -9,7 +9,7 @@ from docintake.contracts.messaging import publish
 from docintake.status.repository import ProgressRepository
 from docintake.status.services import Clock, Publish
 from docintake.status.settings import StatusSettings
-from docintake.status.shared_reads import SharedBatchReads
+from docintake.status.shared_reads import SharedReads
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,8 @@ class Runtime:
     repo: ProgressRepository
     broker: RabbitBroker
     clock: Clock
-    # What the read routes use: the same records, read at most once per interval however many ask.
-    reads: SharedBatchReads
+    # Reads the routes share with whoever asked the same a moment before.
+    shared_reads: SharedReads
 
     @property
     def publish(self) -> Publish:

@@ -18,7 +18,7 @@ from docintake.status import views
 from docintake.status.completion import completion_event
 from docintake.status.domain import PROGRESS_EVENTS, Batch
 from docintake.status.metrics import COMPLETIONS_PUBLISHED, DOCUMENTS_TIMED_OUT
-from docintake.status.repository import BatchNotFound, BatchReader, PageMark, ProgressRepository
+from docintake.status.repository import BatchNotFound, PageMark, ProgressRepository
 
 log = get_logger(__name__)
 
@@ -181,7 +181,7 @@ async def publish_due_completions(repo: ProgressRepository, clock: Clock, publis
                 await announce_completion(batch, repo, clock, publish)
 
 
-async def batch_status(batch_id: UUID, repo: BatchReader, clock: Clock) -> BatchStatus:
+async def batch_status(batch_id: UUID, repo: ProgressRepository, clock: Clock) -> BatchStatus:
     return views.batch_status(await _existing(batch_id, repo), clock())
 
 
@@ -213,7 +213,7 @@ def _one_batch_of_a_chore(batch_id: UUID, chore: str) -> Iterator[None]:
             log.exception(f"{chore} failed for this batch")
 
 
-async def _existing(batch_id: UUID, repo: BatchReader) -> Batch:
+async def _existing(batch_id: UUID, repo: ProgressRepository) -> Batch:
     batch = await repo.get(batch_id)
     if batch is None:
         raise BatchNotFound(batch_id)
