@@ -87,16 +87,16 @@ async def through_the_system(settings: IngestorSettings, documents: list[tuple[s
     gateway_port, status_port = free_port(), free_port()
     services = system(settings, arguments.ingestors, env={
         "DOCINTAKE_GATEWAY_PORT": str(gateway_port), "DOCINTAKE_STATUS_PORT": str(status_port),
-        "DOCINTAKE_LOG_LEVEL": "WARNING",
+        "DOCINTAKE_INGESTOR_METRICS_PORT": "0",
     }, run_dir=Path(tempfile.mkdtemp(prefix="docintake-bench-")))
-    for service in services:
-        service.start()
     memory = PeakMemory(services)
     sampler = asyncio.create_task(memory.sample_every(0.25))
     try:
+        for service in services:
+            service.start()
         async with (
             listen(settings.rabbitmq_url, "document.ingested", "document.failed", "batch.completed") as listener,
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", headers={"X-API-Key": settings.api_keys[0]},
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", headers={"X-API-Key": settings.api_key_list[0]},
                               timeout=300) as gateway,
         ):
             started = time.perf_counter()

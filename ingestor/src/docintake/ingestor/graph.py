@@ -1,5 +1,7 @@
 """The Neo4j knowledge graph: documents keyed by content, their chunks, and the metadata that links them."""
 
+import math
+import time
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -85,9 +87,14 @@ def document_properties(ref: DocumentRef, metadata: DocumentMetadata, parsed: Pa
 
 
 class KnowledgeGraph:
-    def __init__(self, driver: AsyncDriver, database: str = "neo4j"):
+    def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0):
         self.driver = driver
         self.database = database
+        # Cancelled batches this process heard of, and when each other batch was last found not cancelled:
+        # each document asks twice, so the graph is asked at most once a second per batch.
+        self.cancellation_max_age_seconds = cancellation_max_age_seconds
+        self._cancelled: set[str] = set()
+        self._not_cancelled_at: dict[str, float] = {}
 
     async def ensure_schema(self) -> None:
         for statement in SCHEMA:
@@ -114,14 +121,26 @@ class KnowledgeGraph:
         await self.driver.execute_query(WRITE_DOCUMENT, parameters, database_=self.database)
 
     async def mark_cancelled(self, batch_id: str) -> None:
+        self._cancelled.add(batch_id)
         await self.driver.execute_query(
             "MERGE (b:CancelledBatch {batch_id: $batch_id}) ON CREATE SET b.at = datetime()",
             batch_id=batch_id, database_=self.database,
         )
 
     async def is_cancelled(self, batch_id: str) -> bool:
+        if batch_id in self._cancelled:
+            return True
+        now = time.monotonic()
+        if now - self._not_cancelled_at.get(batch_id, -math.inf) < self.cancellation_max_age_seconds:
+            return False
         records, _, _ = await self.driver.execute_query(
             "MATCH (b:CancelledBatch {batch_id: $batch_id}) RETURN count(b) > 0 AS cancelled",
             batch_id=batch_id, database_=self.database,
         )
-        return records[0]["cancelled"]
+        if records[0]["cancelled"]:
+            self._cancelled.add(batch_id)
+            return True
+        if len(self._not_cancelled_at) > 10_000:
+            self._not_cancelled_at.clear()
+        self._not_cancelled_at[batch_id] = now
+        return False
