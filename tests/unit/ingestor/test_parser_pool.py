@@ -5,6 +5,7 @@ import os
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from docintake.ingestor.parser_pool import ParserPool
@@ -70,3 +71,14 @@ async def test_a_closed_pool_is_not_started_again(pool, file):
 
     with pytest.raises(RuntimeError):
         await pool.parse(file("parse"), "a.txt")
+
+
+async def test_started_workers_are_running_before_the_first_document():
+    pool = ParserPool(2, timeout_seconds=10, max_expanded_bytes=1 << 20)
+    try:
+        await pool.start()
+        forked_by_the_forkserver = [child for child in psutil.Process().children(recursive=True)
+                                    if child.ppid() != os.getpid()]
+        assert len(forked_by_the_forkserver) == 2
+    finally:
+        pool.close()

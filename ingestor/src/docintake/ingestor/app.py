@@ -107,6 +107,7 @@ def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, Ra
     async def lifespan():
         nonlocal pool
         pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes)
+        await pool.start()
         await graph.ensure_schema()
         await store.ensure_bucket()
         await broker.connect()

@@ -8,6 +8,7 @@ the document it was parsing.
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -55,6 +56,15 @@ class ParserPool:
             _stop(self._pool)
             self._pool = self._new_pool()
         return self._pool
+
+    async def start(self) -> None:
+        """Start the workers now, off the event loop: starting them takes seconds, which the first
+        document would otherwise spend with the loop (heartbeats, acks) blocked."""
+        def started() -> None:
+            for future in [self._working_pool().schedule(os.getpid) for _ in range(self.workers)]:
+                future.result()
+
+        await asyncio.to_thread(started)
 
     async def parse(self, path: Path, filename_hint: str) -> ParsedDocument:
         future = self._working_pool().schedule(
