@@ -107,14 +107,15 @@ async def test_per_file_trouble_is_accepted_as_documents(settings, gateway, stor
         (b"../../etc/pass\x07wd", b"root"),
         (b"C:\\Users\\ada\\same.txt", b"one"),
         (b"same.txt", b"two"),
+        (b"fallback.txt\"; filename*=\"UTF-8''r%C3%A9sum%C3%A9.txt", b"rfc 2231"),
     ])
     async with listen(settings.rabbitmq_url, "batch.created") as listener, client(gateway) as http:
         response = await http.post(INGEST, content=body, headers=headers)
         assert response.status_code == 202, response.text
-        assert response.json()["total_documents"] == 4
+        assert response.json()["total_documents"] == 5
         created = await listener.collect(lambda events: events)
     names = sorted(d["filename"] for d in created[0]["data"]["documents"])
-    assert names == ["empty.txt", "passwd", "same.txt", "same.txt"]
+    assert names == ["empty.txt", "passwd", "résumé.txt", "same.txt", "same.txt"]
 
 
 async def rejected(settings, gateway, store, request, status, code) -> dict:

@@ -141,7 +141,8 @@ async def test_a_late_real_outcome_replaces_a_timeout_and_the_batch_announces_ag
 
     status = await services.batch_status(synthetic.batch_id, repo, clock)
     assert (status.status, status.processed_count, status.failed_documents) == ("completed", 2, [])
-    assert [event.data.status for event in publish.of_type(BatchCompleted)] == ["partial_failure", "completed"]
+    assert [(event.data.status, event.data.completion_round) for event in publish.of_type(BatchCompleted)] == [
+        ("partial_failure", 0), ("completed", 1)]
 
 
 async def test_a_retry_the_broker_did_not_confirm_fails_again_and_can_be_repeated(repo, clock, publish):

@@ -127,7 +127,13 @@ class BatchUpload:
         return [created, *queued], warnings
 
     async def discard(self) -> None:
-        await self.store.remove([document.key for document in self.documents])
+        """Remove what was stored; if storage is what failed, say what was left rather than fail again."""
+        keys = [document.key for document in self.documents]
+        try:
+            await self.store.remove(keys)
+        except Exception as exc:  # noqa: BLE001 - the caller is already answering for the first failure
+            log.error("objects of the refused batch could not be removed", batch_id=str(self.batch_id),
+                      keys=keys, error=repr(exc))
 
 
 async def accept_batch(

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -43,7 +44,9 @@ class Part:
     def _disposition(self) -> dict[str, str]:
         message = Message()
         message["content-disposition"] = self.headers.get("content-disposition", "")
-        return {key: value for key, value in message.get_params(header="content-disposition", failobj=[])[1:]}
+        # filename*=UTF-8''... (RFC 2231) arrives as a (charset, language, value) tuple
+        return {key: collapse_rfc2231_value(value)
+                for key, value in message.get_params(header="content-disposition", failobj=[])[1:]}
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The part's bytes, in the order and sizes they arrive."""

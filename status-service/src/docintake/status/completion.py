@@ -35,5 +35,6 @@ def completion_event(batch: Batch) -> BatchCompleted:
             cancelled_count=counts.cancelled,
             completed_at=completed_at,
             processing_time_seconds=batch.processing_time_seconds or 0.0,
+            completion_round=batch.completion_round,
         ),
     )

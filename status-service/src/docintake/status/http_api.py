@@ -95,8 +95,10 @@ def api_router(settings: StatusSettings) -> APIRouter:
 
     @router.post(BATCH + "/retry")
     async def retry_failed_documents(batch_id: BatchId, runtime: CurrentRuntime) -> BatchStatus:
-        batch = await services.retry_failed_documents(batch_id, runtime.repo, runtime.clock, runtime.publish)
-        runtime.shared_reads.forget(("status", batch_id))
+        try:
+            batch = await services.retry_failed_documents(batch_id, runtime.repo, runtime.clock, runtime.publish)
+        finally:  # also when the broker refused: the documents then failed again
+            runtime.shared_reads.forget(("status", batch_id))
         return views.batch_status(batch, runtime.clock())
 
     @router.get("/internal/pending")
