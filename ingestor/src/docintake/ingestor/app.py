@@ -24,7 +24,13 @@ from docintake.contracts.topology import DELIVERY_LIMIT, EVENTS_EXCHANGE, INGEST
 from docintake.ingestor import metrics
 from docintake.ingestor.graph import KnowledgeGraph
 from docintake.ingestor.parser_pool import ParserPool
-from docintake.ingestor.service import Dependencies, TransientFailure, failed, ingest_document
+from docintake.ingestor.service import (
+    BROKER_UNAVAILABLE,
+    Dependencies,
+    TransientFailure,
+    failed,
+    ingest_document,
+)
 from docintake.ingestor.settings import IngestorSettings
 
 log = get_logger(__name__)
@@ -82,26 +88,37 @@ def create_app(settings: IngestorSettings | None = None) -> tuple[FastStream, Ra
     async def handle_document(event: DocumentQueued, delivery: int) -> None:
         try:
             outcome = await ingest_document(event, dependencies())
+            if outcome is None:
+                metrics.DOCUMENTS.labels("skipped").inc()
+                return
+            await announce(outcome)
         except TransientFailure as exc:
-            if delivery < DELIVERY_LIMIT:
-                delay = backoff_seconds(delivery, settings.retry_backoff_max_seconds)
-                log.warning("transient failure; will retry", error=exc.message, delivery=delivery, retry_in=delay)
-                metrics.RETRIES.labels(exc.code).inc()
-                await asyncio.sleep(delay)
-                raise RejectMessage(requeue=True) from None
-            log.error("giving up after repeated transient failures", error=exc.message, delivery=delivery)
-            await publish(broker, failed(
-                event, exc.code, f"{exc.message} (gave up after {delivery} attempts)", retryable=True, attempts=delivery,
-            ))
-            metrics.DOCUMENTS.labels("failed").inc()
-            raise RejectMessage(requeue=False) from None  # to docintake.dead-letters
-        if outcome is None:
-            metrics.DOCUMENTS.labels("skipped").inc()
+            await retry_later_or_give_up(event, exc, delivery)
             return
-        await publish(broker, outcome)
         metrics.DOCUMENTS.labels("ingested" if outcome.routing_key == "document.ingested" else "failed").inc()
         if outcome.routing_key == "document.failed":
             log.info("document failed", error_code=outcome.data.error_code, error=outcome.data.message)
+
+    async def announce(outcome) -> None:
+        """Publish the outcome; one the broker did not confirm is redone later (same event id, same graph)."""
+        try:
+            await publish(broker, outcome)
+        except Exception as exc:  # noqa: BLE001 - whatever the broker client raised, the outcome is not out
+            raise TransientFailure(BROKER_UNAVAILABLE, f"Message broker did not confirm the outcome: {exc!r}") from exc
+
+    async def retry_later_or_give_up(event: DocumentQueued, exc: TransientFailure, delivery: int) -> None:
+        if delivery < DELIVERY_LIMIT:
+            delay = backoff_seconds(delivery, settings.retry_backoff_max_seconds)
+            log.warning("transient failure; will retry", error=exc.message, delivery=delivery, retry_in=delay)
+            metrics.RETRIES.labels(exc.code).inc()
+            await asyncio.sleep(delay)
+            raise RejectMessage(requeue=True) from None
+        log.error("giving up after repeated transient failures", error=exc.message, delivery=delivery)
+        await publish(broker, failed(
+            event, exc.code, f"{exc.message} (gave up after {delivery} attempts)", retryable=True, attempts=delivery,
+        ))
+        metrics.DOCUMENTS.labels("failed").inc()
+        raise RejectMessage(requeue=False) from None  # to docintake.dead-letters
 
     @asynccontextmanager
     async def lifespan():
