@@ -128,13 +128,18 @@ def system(
     """The three services as this machine runs them, in start order."""
     run_dir = run_dir or settings.state_dir / "services"
     env = env or {}
-    status_port = int(env.get("DOCINTAKE_STATUS_PORT", os.environ.get("DOCINTAKE_STATUS_PORT", 8002)))
-    gateway_port = int(env.get("DOCINTAKE_GATEWAY_PORT", os.environ.get("DOCINTAKE_GATEWAY_PORT", 8000)))
+    def port(name: str, default: int) -> int:
+        return int(env.get(name, os.environ.get(name, default)))
+
+    status_port, gateway_port = port("DOCINTAKE_STATUS_PORT", 8002), port("DOCINTAKE_GATEWAY_PORT", 8000)
+    # each ingestor serves its metrics on a port of its own: the configured one, then 10 more each (8001, 8011 ...)
+    metrics_port = port("DOCINTAKE_INGESTOR_METRICS_PORT", 8001)
     env = {"DOCINTAKE_STATUS_URL": f"http://127.0.0.1:{status_port}", **env}
     return [
         ServiceProcess("status", "docintake-status", run_dir, env, f"http://127.0.0.1:{status_port}/readyz"),
         *(
-            ServiceProcess(f"ingestor-{n}", "docintake-ingestor", run_dir, env)
+            ServiceProcess(f"ingestor-{n}", "docintake-ingestor", run_dir,
+                           {**env, "DOCINTAKE_INGESTOR_METRICS_PORT": str(metrics_port + 10 * (n - 1) if metrics_port else 0)})
             for n in range(1, ingestors + 1)
         ),
         ServiceProcess("gateway", "docintake-gateway", run_dir, env, f"http://127.0.0.1:{gateway_port}/readyz"),

@@ -64,5 +64,8 @@ def test_status_batches_and_json_output_parse(running_system, tmp_path):
     assert status["batch_id"] == batch_id and status["total_documents"] == 1
     listing = json.loads(run(running_system, "--json", "batches").stdout)
     assert batch_id in [b["batch_id"] for b in listing["batches"]]
+    everything = json.loads(run(running_system, "--json", "batches", "--all").stdout)
+    every_id = [b["batch_id"] for b in everything["batches"]]
+    assert everything["next_cursor"] is None and len(every_id) == len(set(every_id)) >= len(listing["batches"])
     missing = run(running_system, "status", "00000000-0000-4000-8000-000000000000")
     assert missing.returncode == 2 and "BATCH_NOT_FOUND" in missing.stderr

@@ -45,6 +45,13 @@ async def known_batch_id(batch_id: str) -> UUID:
 BatchId = Annotated[UUID, Depends(known_batch_id)]
 
 
+def multipart_boundary(content_type: str | None) -> bytes:
+    try:
+        return boundary_of(content_type)
+    except MalformedMultipart as exc:
+        raise ApiError(400, "INVALID_MULTIPART", str(exc)) from None
+
+
 def not_projected_yet(batch_id: UUID, stored: int) -> Response:
     return error_response(503, "BATCH_NOT_READY", f"Batch {batch_id} was accepted but its progress is not "
                           "recorded yet; retry shortly", {"Retry-After": "2"})
@@ -126,14 +133,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 status, body = answer
                 return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
         try:
-            boundary = boundary_of(request.headers.get("content-type"))
+            boundary = multipart_boundary(request.headers.get("content-type"))
             await admission.admit()
             accepted = await accept_batch(
                 MultipartReader(request.stream(), boundary).parts(), store, publish_events, settings
             )
-        except MalformedMultipart as exc:
-            metrics.BATCHES.labels("INVALID_MULTIPART").inc()
-            raise ApiError(400, "INVALID_MULTIPART", str(exc)) from None
         except ApiError as exc:
             metrics.BATCHES.labels(exc.code).inc()
             if idempotency_key and exc.status < 500:

@@ -222,7 +222,20 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=f"{name} a batch").add_argument("batch_id")
     batches = commands.add_parser("batches", help="list batches, newest first")
     batches.add_argument("--status", help="only batches in this state")
+    batches.add_argument("--all", action="store_true", help="every page, not only the newest 20 batches")
     return root
+
+
+def list_batches(api: Api, status: str | None, every_page: bool) -> dict:
+    """The newest page of batches, or with `every_page` all of them, newest first."""
+    params = {"status": status} if status else {}
+    listed: list[dict] = []
+    while True:
+        page = api.call("GET", f"{INGEST}/batches", params=params or None)
+        listed += page["batches"]
+        if not (every_page and page.get("next_cursor")):
+            return {"batches": listed, "next_cursor": page.get("next_cursor")}
+        params = {**params, "cursor": page["next_cursor"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,10 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command in ("cancel", "retry"):
             show_status(api.call("POST", f"{INGEST}/batch/{args.batch_id}/{args.command}"), out)
         else:
-            page = api.call("GET", f"{INGEST}/batches", params={"status": args.status} if args.status else None)
-            for status in page["batches"]:
+            listed = list_batches(api, args.status, every_page=args.all)
+            for status in listed["batches"]:
                 out.say(f"{status['batch_id']}  {status['status']:<16} {done(status)}/{status['total_documents']}")
-            out.data(page)
+            out.data(listed)
         return 0
     except CliError as exc:
         print(f"docintake: {exc}", file=sys.stderr)

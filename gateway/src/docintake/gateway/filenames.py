@@ -7,9 +7,18 @@ from docintake.gateway.mapping import mapping_key
 MAX_FILENAME_LENGTH = 255
 
 
+# Format characters that spell words in some scripts (Persian, Indic, emoji sequences).
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _kept(character: str) -> bool:
+    """Control, format and unassigned characters go; the joiners that are part of words stay."""
+    return unicodedata.category(character)[0] != "C" or character in _JOINERS
+
+
 def sanitize_filename(raw: str | None) -> str:
     name = mapping_key(raw or "")
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C")
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if _kept(ch))
     name = name.strip().strip(".") or "unnamed"
     if len(name) > MAX_FILENAME_LENGTH:
         stem, dot, suffix = name.rpartition(".")
