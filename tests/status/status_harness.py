@@ -1,4 +1,4 @@
-"""Running the status service as a real process, watching the events exchange, waiting for conditions."""
+"""Running the status service as a real process, and waiting for conditions."""
 
 import asyncio
 import json
@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
-import aio_pika
 import httpx
 
 from docintake.contracts.api import BatchStatus
-from docintake.contracts.events import Event, parse_event
-from docintake.contracts.topology import EXCHANGE_NAME
 from tests.support.http import free_port
 
 API_KEY = "status-test-key"
@@ -78,38 +75,6 @@ class ServiceProcess:
                 raise TimeoutError("status service did not stop in time")
             await asyncio.sleep(0.05)
         return self.process.returncode
-
-
-class EventTap:
-    """An exclusive queue of our own, bound to docintake.events, that collects one batch's events."""
-
-    def __init__(self, rabbitmq_url: str, batch_id: UUID, *routing_keys: str):
-        self.url, self.batch_id, self.routing_keys = rabbitmq_url, batch_id, routing_keys
-        self.events: list[Event] = []
-
-    async def __aenter__(self) -> "EventTap":
-        self.connection = await aio_pika.connect(self.url)
-        channel = await self.connection.channel()
-        exchange = await channel.get_exchange(EXCHANGE_NAME)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        for key in self.routing_keys:
-            await queue.bind(exchange, routing_key=key)
-        await queue.consume(self._collect, no_ack=True)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.connection.close()
-
-    async def _collect(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        event = parse_event(message.body)
-        if event.batch_id == self.batch_id:
-            self.events.append(event)
-
-    async def wait_for(self, count: int = 1, timeout: float = 30) -> list[Event]:
-        async def collected() -> list[Event]:
-            return list(self.events)
-
-        return await eventually(collected, lambda events: len(events) >= count, timeout)
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 15,

@@ -6,7 +6,8 @@ import signal
 from docintake.contracts.events import BatchCompleted
 from docintake.contracts.messaging import publish_all
 from docintake.contracts.topology import INGESTOR_QUEUE
-from tests.status.status_harness import EventTap, ServiceProcess, status_when
+from tests.status.status_harness import ServiceProcess, status_when
+from tests.support.broker import listen
 from tests.unit.status.status_events import SyntheticBatch
 
 
@@ -28,7 +29,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
         synthetic.failed(index) for index in range(60, 80)]
     before_crash, after_crash = events[:50], events[50:]
 
-    async with EventTap(settings.rabbitmq_url, synthetic.batch_id, "batch.completed") as tap:
+    async with listen(settings.rabbitmq_url, "batch.completed") as tap:
         first = await ServiceProcess(tmp_path / "first.log").start()
         await publish_all(broker, before_crash)
         async with first.client() as http:
@@ -42,7 +43,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
         assert (done.status, done.total_documents, done.processed_count, done.failed_count, done.pending_count) == (
             "partial_failure", 80, 60, 20, 0)
 
-        [completion] = await tap.wait_for(1)
+        [completion] = await tap.of_batch_once(synthetic.batch_id, 1)
         assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
         assert (completion.data.processed_count, completion.data.failed_count) == (60, 20)
         assert await second.stop() == 0

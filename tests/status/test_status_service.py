@@ -1,6 +1,5 @@
 """The status service as a real process, driven through the real broker and its HTTP API."""
 
-import asyncio
 import json
 
 import aio_pika
@@ -11,7 +10,8 @@ from docintake.contracts.api import BatchStatus
 from docintake.contracts.events import BatchCancelled, BatchCompleted, DocumentQueued
 from docintake.contracts.messaging import publish_all
 from docintake.contracts.topology import DEAD_LETTER_QUEUE_NAME, EXCHANGE_NAME
-from tests.status.status_harness import STATUS, EventTap, ServiceProcess, eventually, status_of, status_when
+from tests.status.status_harness import STATUS, ServiceProcess, eventually, status_of, status_when
+from tests.support.broker import listen
 from tests.unit.status.status_events import SyntheticBatch
 
 
@@ -79,13 +79,13 @@ async def test_cancel_cancels_the_unfinished_documents_and_announces_it(broker, 
     await publish_all(broker, [synthetic.created(), synthetic.ingested(0)])
     await status_when(http, synthetic.batch_id, lambda s: (s.total_documents, s.processed_count) == (3, 1))
 
-    async with EventTap(settings.rabbitmq_url, synthetic.batch_id, "batch.cancelled", "batch.completed") as tap:
+    async with listen(settings.rabbitmq_url, "batch.cancelled", "batch.completed") as tap:
         response = await http.post(f"/api/v1/documents/ingest/batch/{synthetic.batch_id}/cancel")
         assert response.status_code == 200
         cancelled = BatchStatus.model_validate(response.json())
         assert (cancelled.status, cancelled.processed_count, cancelled.cancelled_count) == ("cancelled", 1, 2)
 
-        events = await tap.wait_for(2)
+        events = await tap.of_batch_once(synthetic.batch_id, 2)
         assert {type(event) for event in events} == {BatchCancelled, BatchCompleted}
 
     await publish_all(broker, [synthetic.ingested(1)])  # finished after the cancel: does not count
@@ -147,7 +147,7 @@ async def test_retry_turns_a_failed_document_into_an_ingested_one(broker, http, 
     await publish_all(broker, [synthetic.created(), synthetic.ingested(0), synthetic.failed(1)])
     await status_when(http, synthetic.batch_id, lambda s: s.status == "partial_failure")
 
-    async with EventTap(settings.rabbitmq_url, synthetic.batch_id, "document.queued", "batch.completed") as tap:
+    async with listen(settings.rabbitmq_url, "document.queued", "batch.completed") as tap:
         response = await http.post(f"/api/v1/documents/ingest/batch/{synthetic.batch_id}/retry")
         assert response.status_code == 200
         retried = BatchStatus.model_validate(response.json())
@@ -156,7 +156,8 @@ async def test_retry_turns_a_failed_document_into_an_ingested_one(broker, http, 
         # Right away, as an ingestor would: one running at the same time may take up the
         # DocumentQueued too, and fail the made-up document, but later than this.
         await publish_all(broker, [synthetic.ingested(1, attempt=2)])
-        [queued] = [event for event in await tap.wait_for(1) if isinstance(event, DocumentQueued)]
+        events = await tap.of_batch_once(synthetic.batch_id, 1)
+        [queued] = [event for event in events if isinstance(event, DocumentQueued)]
         assert queued.document_id == synthetic.refs[1].document_id
         assert queued.data.attempt == 2
         assert queued.data.document == synthetic.refs[1]
@@ -164,7 +165,8 @@ async def test_retry_turns_a_failed_document_into_an_ingested_one(broker, http, 
         done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress")
         assert (done.status, done.processed_count, done.failed_count) == ("completed", 2, 0)
 
-        completions = [event for event in await tap.wait_for(2) if isinstance(event, BatchCompleted)]
+        events = await tap.of_batch_once(synthetic.batch_id, 2)
+        completions = [event for event in events if isinstance(event, BatchCompleted)]
         assert [event.data.status for event in completions] == ["completed"]
         assert completions[0].event_id != BatchCompleted.id_for(synthetic.batch_id)  # a second round
 
@@ -174,14 +176,14 @@ async def test_retry_turns_a_failed_document_into_an_ingested_one(broker, http, 
 
 async def test_batch_completed_is_published_once(broker, http, settings):
     synthetic = SyntheticBatch(size=2)
-    async with EventTap(settings.rabbitmq_url, synthetic.batch_id, "batch.completed") as tap:
+    async with listen(settings.rabbitmq_url, "batch.completed") as tap:
         events = [synthetic.created(), synthetic.ingested(0), synthetic.ingested(1)]
         await publish_all(broker, events + events)  # every event delivered twice
-        await tap.wait_for(1)
+        await tap.of_batch_once(synthetic.batch_id, 1)
         await status_when(http, synthetic.batch_id, lambda s: s.status == "completed")
-        await asyncio.sleep(2.5)  # several rounds of the periodic re-publisher later, still one
+        await tap.quiet_for(2.5)  # several rounds of the periodic re-publisher later, still one
 
-    [completion] = tap.events
+    [completion] = tap.of_batch(synthetic.batch_id)
     assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
     assert (completion.data.status, completion.data.processed_count, completion.data.total_documents) == (
         "completed", 2, 2)

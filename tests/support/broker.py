@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 import aio_pika
 
+from docintake.contracts.events import Event, parse_event
 from docintake.contracts.topology import EXCHANGE_NAME
 
 
@@ -37,6 +38,14 @@ class EventListener:
 
         await asyncio.wait_for(pump(), timeout)
         return until(self.events)
+
+    def of_batch(self, batch_id) -> list[Event]:
+        """The events received so far for one batch, parsed."""
+        return [parse_event(event) for event in self.events if event.get("batch_id") == str(batch_id)]
+
+    async def of_batch_once(self, batch_id, count: int = 1, timeout: float = 30.0) -> list[Event]:
+        """The batch's events, once at least `count` of them arrived."""
+        return await self.collect(lambda _: len(found := self.of_batch(batch_id)) >= count and found, timeout)
 
     async def quiet_for(self, seconds: float) -> list[dict]:
         """Everything that arrives within `seconds`."""

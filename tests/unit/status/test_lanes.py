@@ -2,7 +2,6 @@
 
 import asyncio
 
-import pytest
 from neo4j.exceptions import ServiceUnavailable
 
 from docintake.status.lanes import BatchLanes
