@@ -175,11 +175,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             if response.status_code != 404 or batch_id is None:
                 break
             await response.aclose()
-            stored = len(await store.keys(f"batches/{batch_id}/", limit=settings.max_files))
-            if not stored:
+            documents = f"batches/{batch_id}/"
+            if not await store.keys(documents, limit=1):
                 return error_response(404, "BATCH_NOT_FOUND", f"No batch with id {batch_id}")
             if time.monotonic() > deadline:
-                return unprojected(batch_id, stored)
+                return unprojected(batch_id, len(await store.keys(documents, limit=settings.max_files)))
             await asyncio.sleep(0.2)
         return StreamingResponse(
             response.aiter_raw(),

@@ -4,7 +4,6 @@ The handler takes its dependencies as arguments; the FastStream entrypoint suppl
 ones and the unit tests small fakes.
 """
 
-import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -14,7 +13,7 @@ from typing import Protocol, TypeVar
 from uuid import UUID, uuid5
 
 from minio.error import S3Error
-from neo4j.exceptions import DatabaseUnavailable, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import Neo4jError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from docintake.contracts.events import (
@@ -27,6 +26,7 @@ from docintake.contracts.events import (
     Event,
     Timings,
 )
+from docintake.contracts.graphdb import is_transient
 from docintake.contracts.logging import get_logger
 from docintake.contracts.metadata import DocumentMetadata, MetadataError
 from docintake.contracts.storage import ObjectMissing
@@ -187,12 +187,13 @@ async def _cancelled(event: DocumentQueued, graph: Graph) -> bool:
 
 
 T = TypeVar("T")
-GRAPH_OUTAGES = (ServiceUnavailable, SessionExpired, TransientError, DatabaseUnavailable, OSError, asyncio.TimeoutError)
 
 
 async def _graph_call(call: Awaitable[T]) -> T:
     try:
         return await call
-    except GRAPH_OUTAGES as exc:
-        raise TransientFailure(GRAPH_UNAVAILABLE, f"Knowledge graph unavailable: {exc}") from exc
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientFailure(GRAPH_UNAVAILABLE, f"Knowledge graph unavailable: {exc}") from exc
+        raise
 

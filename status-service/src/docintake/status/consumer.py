@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
 from docintake.contracts.events import ALL_EVENTS, Event, parse_event, utcnow
+from docintake.contracts.graphdb import is_transient
 from docintake.contracts.logging import get_logger
 from docintake.contracts.messaging import backoff_seconds
 from docintake.contracts.topology import EVENTS_EXCHANGE, STATUS_QUEUE
@@ -24,8 +25,8 @@ from docintake.status.metrics import (
     PROJECTION_SECONDS,
     STORE_RETRIES,
 )
-from docintake.status.repository import ProgressRepository, is_transient
 from docintake.status.lanes import BatchLanes
+from docintake.status.repository import ProgressRepository
 from docintake.status.services import Clock, Outcome, Publish, apply_events
 
 log = get_logger(__name__)

@@ -15,7 +15,7 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
-from neo4j.exceptions import ClientError, DriverError, Neo4jError
+from neo4j.exceptions import ClientError
 
 from docintake.contracts.api import TERMINAL_STATES, BatchState
 from docintake.contracts.graphdb import open_driver
@@ -32,7 +32,7 @@ from docintake.status.records import (
 T = TypeVar("T")
 
 # Deadlocks and leader switches are retried inside the driver for this long; beyond it the
-# caller decides (the projection hands the message back to the broker).
+# caller decides (the projection tries again with its own backoff).
 TRANSACTION_RETRY_SECONDS = 5.0
 
 SCHEMA = (
@@ -158,13 +158,6 @@ class ProgressRepository(Protocol):
         """Bytes and number of accepted documents not yet finished."""
 
     async def ping(self) -> None: ...
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether a failed store operation may succeed when tried again later."""
-    if isinstance(error, Neo4jError | DriverError):
-        return error.is_retryable()
-    return isinstance(error, OSError)
 
 
 class Neo4jProgressRepository:
