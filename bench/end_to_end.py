@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ingest import floor, per_minute, staged  # noqa: E402
 from deploy.native.services import ServiceProcess, system  # noqa: E402
-from docintake.contracts.storage import ObjectStore  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
+from docintake.platform.storage import ObjectStore  # noqa: E402
 from tests.support.batches import INGEST  # noqa: E402
 from tests.support.broker import listen  # noqa: E402
 from tests.support.documents import mixed_set  # noqa: E402

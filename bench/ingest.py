@@ -19,14 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deploy.native.services import ServiceProcess  # noqa: E402
-from docintake.contracts.graphdb import open_driver  # noqa: E402
-from docintake.contracts.messaging import declare_topology, make_broker, publish_all  # noqa: E402
 from docintake.contracts.metadata import DocumentMetadata  # noqa: E402
-from docintake.contracts.storage import ObjectStore  # noqa: E402
 from docintake.ingestor.graph import KnowledgeGraph  # noqa: E402
 from docintake.ingestor.parsing.chunking import chunk_sections  # noqa: E402
 from docintake.ingestor.parsing.parsers import parse_file  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
+from docintake.platform.graphdb import open_driver  # noqa: E402
+from docintake.platform.messaging import declare_topology, make_broker, publish_all  # noqa: E402
+from docintake.platform.storage import ObjectStore  # noqa: E402
 from tests.support.broker import listen  # noqa: E402
 from tests.support.documents import mixed_set  # noqa: E402
 from tests.support.ingest import outcomes_for, stage  # noqa: E402

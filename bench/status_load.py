@@ -22,9 +22,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from docintake.contracts.messaging import declare_topology, make_broker, messages_waiting, publish_all  # noqa: E402
-from docintake.contracts.settings import Settings  # noqa: E402
-from docintake.contracts.topology import STATUS_QUEUE  # noqa: E402
+from docintake.platform.messaging import declare_topology, make_broker, messages_waiting, publish_all  # noqa: E402
+from docintake.platform.settings import Settings  # noqa: E402
+from docintake.platform.topology import STATUS_QUEUE  # noqa: E402
 from tests.status.status_harness import API_KEY, STATUS, ServiceProcess, status_of  # noqa: E402
 from tests.unit.status.status_events import SyntheticBatch  # noqa: E402
 
@@ -37,7 +37,7 @@ async def poll(http: aiohttp.ClientSession, path: str, interval: float, stop,
         try:
             async with http.get(path) as response:
                 await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             errors.append(type(exc).__name__)
             continue
         latencies.append((time.time() - (time.perf_counter() - started), time.perf_counter() - started))

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.native.services import ServiceProcess  # noqa: E402
 from docintake.contracts.events import BatchCancelled, BatchCancelledData  # noqa: E402
-from docintake.contracts.messaging import make_broker, publish  # noqa: E402
-from docintake.contracts.settings import Settings  # noqa: E402
-from docintake.contracts.storage import PART_SIZE, ObjectStore  # noqa: E402
+from docintake.platform.messaging import make_broker, publish  # noqa: E402
+from docintake.platform.settings import Settings  # noqa: E402
+from docintake.platform.storage import PART_SIZE, ObjectStore  # noqa: E402
 from tests.support.http import free_port  # noqa: E402
 
 BOUNDARY = "docintake-bench-boundary"

@@ -13,9 +13,9 @@ from pathlib import Path
 from faststream.specification import AsyncAPI
 
 from docintake.contracts.events import ALL_EVENTS
-from docintake.contracts.messaging import make_broker
-from docintake.contracts.topology import EVENTS_EXCHANGE
 from docintake.ingestor.app import create_app as create_ingestor
+from docintake.platform.messaging import make_broker
+from docintake.platform.topology import EVENTS_EXCHANGE
 from docintake.status.consumer import subscribe_projection
 
 PUBLISHED_BY = {

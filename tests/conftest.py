@@ -1,4 +1,8 @@
-"""Fixtures shared by every test: the real servers, found or started once per session."""
+"""Fixtures shared by every test: the real servers, started once per session.
+
+The tests run against servers of their own (deploy/native/isolated.py, or containers where a
+Docker engine answers), never against the servers of a system that `make up` started.
+"""
 
 import os
 import shutil
@@ -8,21 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from docintake.contracts.messaging import declare_topology, make_broker
-from docintake.contracts.settings import Settings
+from docintake.platform.messaging import declare_topology, make_broker
+from docintake.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # so tests can import tests.support
+sys.path.insert(0, str(ROOT))  # so tests can import tests.support and deploy.native
+
+from deploy.native import isolated  # noqa: E402
+
+isolated.use_isolated_servers()
 
 
 def docker_answers() -> bool:
     if shutil.which("docker") is None:
         return False
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-
-
-def native_servers(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "deploy" / "native" / "servers.py"), *args], check=True)
 
 
 def start_containers() -> Settings:  # pragma: no cover - only where a Docker engine answers
@@ -50,7 +54,7 @@ def settings() -> Settings:
     """Settings pointing at running servers: native ones by default, containers where Docker answers."""
     if os.environ.get("DOCINTAKE_TEST_SERVERS") != "native" and docker_answers():
         return start_containers()
-    native_servers("start")
+    isolated.servers("start")
     return Settings()
 
 

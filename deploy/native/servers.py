@@ -1,8 +1,8 @@
 """Install, start, stop and report the real servers natively on loopback: RabbitMQ, MinIO, Neo4j.
 
-    python deploy/native/servers.py start [rabbitmq|minio|neo4j ...]
-    python deploy/native/servers.py stop [NAME ...]
-    python deploy/native/servers.py status
+    python -m deploy.native.servers start [rabbitmq|minio|neo4j ...]
+    python -m deploy.native.servers stop [NAME ...]
+    python -m deploy.native.servers status
 
 Everything comes from the DOCINTAKE_* settings the services read. On a fresh machine it
 installs what is missing: RabbitMQ from Debian's packages, Neo4j 5.26 Community from
@@ -14,7 +14,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,9 +22,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
-from docintake.contracts.settings import Settings
+from deploy.native.processes import pid_alive, spawn, stop_pid
+from deploy.native.settings import DeploySettings
 
 NEO4J_VERSION = "5.26.30"
 MINIO_MODULE = "github.com/minio/minio"
@@ -68,43 +68,9 @@ def run(*command: str, env: dict[str, str] | None = None, quiet: bool = True) ->
     )
 
 
-def spawn(command: list[str], log_file: Path, env: dict[str, str], cwd: Path) -> int:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as out:
-        process = subprocess.Popen(
-            command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-    return process.pid
-
-
-def pid_alive(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return None
-
-
-def stop_pid(pid_file: Path, timeout: float = 60) -> None:
-    pid = pid_alive(pid_file)
-    try:
-        if pid is not None:
-            os.killpg(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and pid_alive(pid_file):
-                time.sleep(0.2)
-            if pid_alive(pid_file):
-                os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # it ended by itself meanwhile
-    pid_file.unlink(missing_ok=True)
-
-
 @dataclass
 class Server:
-    settings: Settings
+    settings: DeploySettings
 
     name = "server"
 
@@ -132,13 +98,17 @@ class Server:
     def start(self) -> None:
         if self.up():
             log(f"{self.name} already up")
-            return
-        started = time.monotonic()
-        self.install()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.launch()
-        wait_until(self.name, self.up)
-        log(f"{self.name} ready in {time.monotonic() - started:.1f}s")
+        else:
+            started = time.monotonic()
+            self.install()
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.launch()
+            wait_until(self.name, self.up)
+            log(f"{self.name} ready in {time.monotonic() - started:.1f}s")
+        self.provide()
+
+    def provide(self) -> None:
+        """Make what the settings name inside the running server exist (a RabbitMQ vhost)."""
 
 
 class RabbitMQ(Server):
@@ -191,13 +161,18 @@ class RabbitMQ(Server):
         (self.data_dir / "rabbitmq.conf").write_text("loopback_users = none\n")
         spawn([str(RABBITMQ_SBIN / "rabbitmq-server")], self.log_file, self.env, self.data_dir)
         self.ctl("wait", "--timeout", str(READY_TIMEOUT_SECONDS), str(self.pid_file))
+
+    def provide(self) -> None:
         user, password = self.url.username or "guest", self.url.password or "guest"
+        vhost = unquote(self.url.path[1:]) or "/"
         if user != "guest":
             try:
                 self.ctl("add_user", user, password)
             except subprocess.CalledProcessError:
                 pass  # exists already
-            self.ctl("set_permissions", "-p", "/", user, ".*", ".*", ".*")
+        if vhost != "/" and vhost not in self.ctl("list_vhosts", "--quiet", "name").stdout.split():
+            self.ctl("add_vhost", vhost)
+        self.ctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
 
     def stop(self) -> None:
         if pid_alive(self.pid_file):
@@ -247,7 +222,7 @@ class MinIO(Server):
             "--address", f"{host}:{port}",
             "--console-address", f"{host}:{self.settings.minio_console_port}",
         ]
-        self.pid_file.write_text(str(spawn(command, self.log_file, env, self.data_dir)))
+        self.pid_file.write_text(str(spawn(command, self.log_file, env, self.data_dir).pid))
 
 
 class Neo4j(Server):
@@ -343,7 +318,7 @@ class Neo4j(Server):
             "-cp", f"{self.lib_dir}/*", "org.neo4j.server.CommunityEntryPoint",
             f"--home-dir={self.data_dir}", f"--config-dir={conf}",
         ]
-        self.pid_file.write_text(str(spawn(command, self.log_file, self.env, self.data_dir)))
+        self.pid_file.write_text(str(spawn(command, self.log_file, self.env, self.data_dir).pid))
 
 
 SERVERS = {server.name: server for server in (RabbitMQ, MinIO, Neo4j)}
@@ -353,7 +328,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("start", "stop", "status"):
         print(__doc__)
         return 2
-    settings = Settings()
+    settings = DeploySettings()
     names = argv[1:] or list(SERVERS)
     servers = [SERVERS[name](settings) for name in names]
     if argv[0] == "start":

@@ -1,8 +1,8 @@
 """Start, stop and report the three docintake services as background processes.
 
-    python deploy/native/services.py start [--ingestors N]
-    python deploy/native/services.py stop
-    python deploy/native/services.py status
+    python -m deploy.native.services start [--ingestors N]
+    python -m deploy.native.services stop
+    python -m deploy.native.services status
 
 Each service runs its own console script with the DOCINTAKE_* environment; logs and pid
 files go under DOCINTAKE_STATE_DIR/services. The tests use the same code to run the system.
@@ -11,7 +11,6 @@ files go under DOCINTAKE_STATE_DIR/services. The tests use the same code to run 
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docintake.contracts.settings import Settings
+from deploy.native import processes
+from deploy.native.settings import DeploySettings
 
 BIN = Path(sys.executable).parent
 READY_TIMEOUT_SECONDS = 60
@@ -81,11 +81,7 @@ class ServiceProcess:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         since = self.log_file.stat().st_size if self.log_file.exists() else 0
-        with self.log_file.open("ab") as log:
-            self._process = subprocess.Popen(
-                [str(BIN / self.script)], env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
+        self._process = processes.spawn([str(BIN / self.script)], self.log_file, {**os.environ, **self.env})
         self.pid_file.write_text(str(self._process.pid))
         if wait:
             self.wait_ready(since)
@@ -110,12 +106,7 @@ class ServiceProcess:
         pid = self.pid()
         if pid is None:
             return None
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while self.pid() is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if self.pid() is not None:
-            os.kill(pid, signal.SIGKILL)
+        processes.stop(pid, lambda: self.pid() is not None, timeout, group=False)
         self.pid_file.unlink(missing_ok=True)
         if self._process is not None:
             return self._process.wait()
@@ -123,7 +114,7 @@ class ServiceProcess:
 
 
 def system(
-    settings: Settings, ingestors: int = 1, env: dict[str, str] | None = None, run_dir: Path | None = None
+    settings: DeploySettings, ingestors: int = 1, env: dict[str, str] | None = None, run_dir: Path | None = None
 ) -> list[ServiceProcess]:
     """The three services as this machine runs them, in start order."""
     run_dir = run_dir or settings.state_dir / "services"
@@ -151,7 +142,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--ingestors", type=int, default=int(os.environ.get("DOCINTAKE_INGESTORS", 1)))
     args = parser.parse_args(argv)
-    services = system(Settings(), args.ingestors)
+    services = system(DeploySettings(), args.ingestors)
     if args.command == "start":
         for service in services:
             service.start()
@@ -162,7 +153,7 @@ def main(argv: list[str]) -> int:
         for service in reversed(services):
             service.stop()
         # ingestors started with a larger --ingestors than this call names
-        for pid_file in (Settings().state_dir / "services").glob("ingestor-*.pid"):
+        for pid_file in (DeploySettings().state_dir / "services").glob("ingestor-*.pid"):
             ServiceProcess(pid_file.stem, "", pid_file.parent).stop()
     else:
         states = {service.name: service.ready() for service in services}

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from docintake.contracts.graphdb import open_driver
+from docintake.platform.graphdb import open_driver
 from tests.conftest import native_servers
 from tests.e2e.conftest import System
 from tests.support.batches import INGEST, TERMINAL, csv_mapping, upload

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from docintake.contracts.graphdb import open_driver
+from docintake.platform.graphdb import open_driver
 from tests.support import documents
 from tests.support.batches import INGEST, csv_mapping, status, upload, wait_until_finished
 from tests.support.broker import listen

@@ -9,9 +9,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from docintake.contracts.storage import ObjectStore
 from docintake.gateway.app import create_app
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.storage import ObjectStore
 from tests.conftest import ROOT
 from tests.support.broker import listen
 from tests.support.http import client, serving

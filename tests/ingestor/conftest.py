@@ -1,8 +1,8 @@
 import pytest
 
 from deploy.native.services import ServiceProcess
-from docintake.contracts.graphdb import open_driver
-from docintake.contracts.storage import ObjectStore
+from docintake.platform.graphdb import open_driver
+from docintake.platform.storage import ObjectStore
 from tests.support.http import free_port
 
 

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.native.services import ServiceProcess
 from docintake.contracts.events import BatchCancelled
-from docintake.contracts.messaging import publish, publish_all
+from docintake.platform.messaging import publish, publish_all
 from tests.conftest import ROOT
 from tests.support import documents
 from tests.support.broker import listen

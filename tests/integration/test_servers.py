@@ -4,9 +4,9 @@ import hashlib
 from uuid import uuid4
 
 from docintake.contracts.events import BatchCancelled
-from docintake.contracts.graphdb import open_driver
-from docintake.contracts.messaging import declare_topology, make_broker, publish
-from docintake.contracts.storage import ObjectStore
+from docintake.platform.graphdb import open_driver
+from docintake.platform.messaging import declare_topology, make_broker, publish
+from docintake.platform.storage import ObjectStore
 from tests.support.broker import listen
 
 

@@ -4,8 +4,8 @@ import asyncio
 import signal
 
 from docintake.contracts.events import BatchCompleted
-from docintake.contracts.messaging import publish_all
-from docintake.contracts.topology import INGESTOR_QUEUE
+from docintake.platform.messaging import publish_all
+from docintake.platform.topology import INGESTOR_QUEUE
 from tests.status.status_harness import ServiceProcess, status_when
 from tests.support.broker import listen
 from tests.unit.status.status_events import SyntheticBatch

@@ -8,8 +8,8 @@ import pytest
 
 from docintake.contracts.api import BatchStatus
 from docintake.contracts.events import BatchCancelled, BatchCompleted, DocumentQueued
-from docintake.contracts.messaging import publish_all
 from docintake.contracts.topology import DEAD_LETTER_QUEUE_NAME, EXCHANGE_NAME
+from docintake.platform.messaging import publish_all
 from tests.status.status_harness import STATUS, ServiceProcess, eventually, status_of, status_when
 from tests.support.broker import listen
 from tests.unit.status.status_events import SyntheticBatch

@@ -4,8 +4,8 @@ import hashlib
 from uuid import UUID, uuid4
 
 from docintake.contracts.events import DocumentQueued, DocumentQueuedData, DocumentRef
-from docintake.contracts.messaging import publish
-from docintake.contracts.storage import ObjectStore
+from docintake.platform.messaging import publish
+from docintake.platform.storage import ObjectStore
 
 OUTCOMES = ("docintake.document.ingested", "docintake.document.failed")
 

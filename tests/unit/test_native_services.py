@@ -1,7 +1,7 @@
 """How the native scripts lay the services out on one machine."""
 
 from deploy.native.services import system
-from docintake.contracts.settings import Settings
+from docintake.platform.settings import Settings
 
 
 def test_every_service_of_a_scaled_out_system_listens_on_a_port_of_its_own():

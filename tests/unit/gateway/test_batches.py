@@ -3,11 +3,11 @@
 import httpx
 import pytest
 
-from docintake.contracts.storage import StoredObject
-from docintake.contracts.web import ApiError
 from docintake.gateway.batches import accept_batch
 from docintake.gateway.multipart import MultipartReader, boundary_of
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.storage import StoredObject
+from docintake.platform.web import ApiError
 
 
 def parts_of(*names: str):

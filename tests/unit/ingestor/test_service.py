@@ -8,7 +8,6 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable
 from structlog.testing import capture_logs
 
 from docintake.contracts.events import DocumentFailed, DocumentIngested, DocumentQueued, DocumentQueuedData
-from docintake.contracts.storage import ObjectMissing
 from docintake.ingestor.parsing import errors
 from docintake.ingestor.parsing.errors import IngestError
 from docintake.ingestor.parsing.model import ParsedDocument, Section
@@ -23,6 +22,7 @@ from docintake.ingestor.service import (
     TransientFailure,
     ingest_document,
 )
+from docintake.platform.storage import ObjectMissing
 from tests.support.events import document_ref
 
 CONTENT = b"the uploaded bytes"

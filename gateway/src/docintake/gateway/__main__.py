@@ -1,9 +1,9 @@
 """`docintake-gateway`: serve the public HTTP API."""
 
-from docintake.contracts.logging import configure_logging
-from docintake.contracts.web import serve
 from docintake.gateway.app import create_app
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.logging import configure_logging
+from docintake.platform.web import serve
 
 
 def main() -> None:

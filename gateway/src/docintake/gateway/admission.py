@@ -8,8 +8,8 @@ be asked, batches are admitted (the backlog guard must not become an outage of i
 import httpx
 
 from docintake.contracts.api import PendingBytes
-from docintake.contracts.logging import get_logger
-from docintake.contracts.web import ApiError
+from docintake.platform.logging import get_logger
+from docintake.platform.web import ApiError
 
 log = get_logger(__name__)
 

@@ -14,16 +14,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.background import BackgroundTask
 
 from docintake.contracts.api import BatchAccepted, BatchPage, BatchStatus, ErrorBody
-from docintake.contracts.logging import get_logger
-from docintake.contracts.messaging import declare_topology, make_broker, publish_all
-from docintake.contracts.storage import ObjectStore
-from docintake.contracts.web import ApiError, api_key_guard, error_response, install_error_handlers
 from docintake.gateway import metrics
 from docintake.gateway.admission import AdmissionControl
 from docintake.gateway.batches import accept_batch
 from docintake.gateway.idempotency import IdempotencyStore
 from docintake.gateway.multipart import MalformedMultipart, MultipartReader, boundary_of
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import declare_topology, make_broker, publish_all
+from docintake.platform.storage import ObjectStore
+from docintake.platform.web import ApiError, api_key_guard, error_response, install_error_handlers
 
 log = get_logger(__name__)
 

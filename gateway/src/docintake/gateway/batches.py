@@ -19,14 +19,14 @@ from docintake.contracts.events import (
     DocumentRef,
     Event,
 )
-from docintake.contracts.logging import get_logger
-from docintake.contracts.storage import ObjectStore, ObjectTooLarge
-from docintake.contracts.web import ApiError
+from docintake.contracts.mapping import Mapping, MappingError, mapping_key, parse_mapping
 from docintake.gateway import metrics
 from docintake.gateway.filenames import sanitize_filename
-from docintake.gateway.mapping import Mapping, MappingError, mapping_key, parse_mapping
 from docintake.gateway.multipart import MalformedMultipart, Part
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.logging import get_logger
+from docintake.platform.storage import ObjectStore, ObjectTooLarge
+from docintake.platform.web import ApiError
 
 log = get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from docintake.gateway.mapping import mapping_key
+from docintake.contracts.mapping import mapping_key
 
 MAX_FILENAME_LENGTH = 255
 

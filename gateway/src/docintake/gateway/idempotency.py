@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from docintake.contracts.storage import ObjectStore
+from docintake.platform.storage import ObjectStore
 
 
 class IdempotencyStore:

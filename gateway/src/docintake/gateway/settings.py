@@ -1,4 +1,4 @@
-from docintake.contracts.settings import Settings
+from docintake.platform.settings import Settings
 
 MiB = 1024 * 1024
 

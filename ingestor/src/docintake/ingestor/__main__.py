@@ -2,9 +2,9 @@
 
 import asyncio
 
-from docintake.contracts.logging import configure_logging
 from docintake.ingestor.app import create_app
 from docintake.ingestor.settings import IngestorSettings
+from docintake.platform.logging import configure_logging
 
 
 def main() -> None:

@@ -10,17 +10,7 @@ from faststream.exceptions import RejectMessage
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
 
 from docintake.contracts.events import BatchCancelled, DocumentQueued
-from docintake.contracts.graphdb import open_driver
-from docintake.contracts.logging import get_logger
-from docintake.contracts.messaging import (
-    backoff_seconds,
-    declare_topology,
-    deliveries_so_far,
-    make_broker,
-    publish,
-)
-from docintake.contracts.storage import ObjectStore
-from docintake.contracts.topology import DELIVERY_LIMIT, EVENTS_EXCHANGE, INGESTOR_QUEUE, INGESTOR_QUEUE_NAME
+from docintake.contracts.topology import DELIVERY_LIMIT, INGESTOR_QUEUE_NAME
 from docintake.ingestor import metrics
 from docintake.ingestor.graph import KnowledgeGraph
 from docintake.ingestor.parser_pool import ParserPool
@@ -32,6 +22,17 @@ from docintake.ingestor.service import (
     ingest_document,
 )
 from docintake.ingestor.settings import IngestorSettings
+from docintake.platform.graphdb import open_driver
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import (
+    backoff_seconds,
+    declare_topology,
+    deliveries_so_far,
+    make_broker,
+    publish,
+)
+from docintake.platform.storage import ObjectStore
+from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_QUEUE
 
 log = get_logger(__name__)
 

@@ -4,7 +4,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, start_http_server
 
-from docintake.contracts.logging import get_logger
+from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 

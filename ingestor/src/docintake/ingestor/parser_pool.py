@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
 
-from docintake.contracts.logging import get_logger
 from docintake.ingestor.parsing.errors import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
 from docintake.ingestor.parsing.model import ParsedDocument
 from docintake.ingestor.parsing.parsers import parse_file
+from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -26,13 +26,13 @@ from docintake.contracts.events import (
     Event,
     Timings,
 )
-from docintake.contracts.graphdb import is_transient
-from docintake.contracts.logging import get_logger
 from docintake.contracts.metadata import DocumentMetadata, MetadataError
-from docintake.contracts.storage import ObjectMissing
 from docintake.ingestor.parsing.chunking import Chunk, chunk_sections
 from docintake.ingestor.parsing.errors import IngestError
 from docintake.ingestor.parsing.model import ParsedDocument
+from docintake.platform.graphdb import is_transient
+from docintake.platform.logging import get_logger
+from docintake.platform.storage import ObjectMissing
 
 log = get_logger(__name__)
 

@@ -1,7 +1,7 @@
 import os
 from pathlib import Path
 
-from docintake.contracts.settings import Settings
+from docintake.platform.settings import Settings
 
 MiB = 1024 * 1024
 

@@ -1,7 +1,7 @@
 """`docintake-status`: run the status service (projection, periodic chores and HTTP API)."""
 
-from docintake.contracts.logging import configure_logging
-from docintake.contracts.web import serve
+from docintake.platform.logging import configure_logging
+from docintake.platform.web import serve
 from docintake.status.app import create_app
 from docintake.status.settings import StatusSettings
 

@@ -8,9 +8,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from docintake.contracts.events import utcnow
-from docintake.contracts.logging import get_logger
-from docintake.contracts.messaging import declare_topology, make_broker
-from docintake.contracts.web import install_error_handlers
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import declare_topology, make_broker
+from docintake.platform.web import install_error_handlers
 from docintake.status import ops
 from docintake.status.consumer import subscribe_projection
 from docintake.status.http_api import api_router, install_status_error_handlers

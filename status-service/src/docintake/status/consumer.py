@@ -13,10 +13,11 @@ from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
 from docintake.contracts.events import ALL_EVENTS, Event, parse_event, utcnow
-from docintake.contracts.graphdb import is_transient
-from docintake.contracts.logging import get_logger
-from docintake.contracts.messaging import backoff_seconds
-from docintake.contracts.topology import EVENTS_EXCHANGE, STATUS_QUEUE
+from docintake.platform.graphdb import is_transient
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import backoff_seconds
+from docintake.platform.topology import EVENTS_EXCHANGE, STATUS_QUEUE
+from docintake.status.lanes import BatchLanes
 from docintake.status.metrics import (
     DUPLICATES_SKIPPED,
     EVENT_LAG_SECONDS,
@@ -25,7 +26,6 @@ from docintake.status.metrics import (
     PROJECTION_SECONDS,
     STORE_RETRIES,
 )
-from docintake.status.lanes import BatchLanes
 from docintake.status.repository import ProgressRepository
 from docintake.status.services import Clock, Outcome, Publish, apply_events
 

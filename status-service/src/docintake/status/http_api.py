@@ -8,9 +8,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from neo4j.exceptions import DriverError, Neo4jError
 
 from docintake.contracts.api import BatchPage, BatchState, BatchStatus, ErrorBody, PendingBytes
-from docintake.contracts.graphdb import is_transient
-from docintake.contracts.logging import get_logger
-from docintake.contracts.web import ApiError, api_key_guard, error_response
+from docintake.platform.graphdb import is_transient
+from docintake.platform.logging import get_logger
+from docintake.platform.web import ApiError, api_key_guard, error_response
 from docintake.status import services, views
 from docintake.status.domain import BatchAlreadyFinished, BatchIsCancelled, BatchRefusal, NothingToRetry
 from docintake.status.live import progress_events

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
 from docintake.contracts.events import Event
-from docintake.contracts.graphdb import is_transient
+from docintake.platform.graphdb import is_transient
 from docintake.status.services import Outcome
 
 ApplyGroup = Callable[[Sequence[Event]], Awaitable[list[Outcome]]]

@@ -5,8 +5,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from docintake.contracts.api import TERMINAL_STATES, BatchStatus
-from docintake.contracts.graphdb import is_transient
-from docintake.contracts.logging import get_logger
+from docintake.platform.graphdb import is_transient
+from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 

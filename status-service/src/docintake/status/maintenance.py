@@ -2,9 +2,9 @@
 
 import asyncio
 
-from docintake.contracts.logging import get_logger
-from docintake.contracts.messaging import messages_waiting
-from docintake.contracts.topology import INGESTOR_QUEUE
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import messages_waiting
+from docintake.platform.topology import INGESTOR_QUEUE
 from docintake.status.runtime import Runtime
 from docintake.status.services import publish_due_completions, time_out_stalled_documents
 

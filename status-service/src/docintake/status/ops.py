@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from docintake.contracts.web import error_response
+from docintake.platform.web import error_response
 from docintake.status.runtime import Runtime
 
 READINESS_TIMEOUT_SECONDS = 2.0

@@ -18,8 +18,8 @@ from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
 from neo4j.exceptions import ClientError
 
 from docintake.contracts.api import TERMINAL_STATES, BatchState
-from docintake.contracts.graphdb import open_driver
-from docintake.contracts.settings import Settings
+from docintake.platform.graphdb import open_driver
+from docintake.platform.settings import Settings
 from docintake.status.domain import UNFINISHED_STATES, Batch
 from docintake.status.records import (
     Properties,

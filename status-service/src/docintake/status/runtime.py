@@ -5,7 +5,7 @@ from functools import partial
 
 from faststream.rabbit import RabbitBroker
 
-from docintake.contracts.messaging import publish
+from docintake.platform.messaging import publish
 from docintake.status.repository import ProgressRepository
 from docintake.status.services import Clock, Publish
 from docintake.status.settings import StatusSettings

@@ -13,7 +13,7 @@ from structlog.contextvars import bound_contextvars
 
 from docintake.contracts.api import BatchPage, BatchState, BatchStatus, PendingBytes
 from docintake.contracts.events import BatchCancelled, DocumentQueued, DocumentQueuedData, Event
-from docintake.contracts.logging import get_logger
+from docintake.platform.logging import get_logger
 from docintake.status import views
 from docintake.status.completion import completion_event
 from docintake.status.domain import PROGRESS_EVENTS, Batch

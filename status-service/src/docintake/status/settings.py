@@ -1,6 +1,6 @@
 """The status service's settings: the shared ones plus its own, all read from DOCINTAKE_* variables."""
 
-from docintake.contracts.settings import Settings
+from docintake.platform.settings import Settings
 
 
 class StatusSettings(Settings):

@@ -13,7 +13,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from docintake.contracts.api import ErrorBody, ErrorDetail
-from docintake.contracts.logging import get_logger
+from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 

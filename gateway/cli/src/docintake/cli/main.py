@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from docintake.gateway.mapping import MappingError, parse_mapping
+from docintake.contracts.mapping import MappingError, parse_mapping
 
 INGEST = "/api/v1/documents/ingest"
 TERMINAL = {"completed", "partial_failure", "failed", "cancelled"}

@@ -6,15 +6,7 @@ import logging
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue
 
 from docintake.contracts.events import Event
-from docintake.contracts.topology import (
-    DEAD_LETTER_EXCHANGE,
-    DEAD_LETTER_QUEUE,
-    EVENTS_EXCHANGE,
-    INGESTOR_EXTRA_BINDINGS,
-    INGESTOR_QUEUE,
-    STATUS_EXTRA_BINDINGS,
-    STATUS_QUEUE,
-)
+from docintake.platform.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, WORK_QUEUES
 
 PUBLISH_TIMEOUT_SECONDS = 10.0
 
@@ -55,9 +47,9 @@ async def declare_topology(broker: RabbitBroker) -> None:
     dead_letters = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
     dlq = await broker.declare_queue(DEAD_LETTER_QUEUE)
     await dlq.bind(dead_letters, routing_key="#")
-    for queue, extra_keys in ((INGESTOR_QUEUE, INGESTOR_EXTRA_BINDINGS), (STATUS_QUEUE, STATUS_EXTRA_BINDINGS)):
+    for queue, routing_keys in WORK_QUEUES:
         declared = await broker.declare_queue(queue)
-        for key in (queue.routing(), *extra_keys):
+        for key in routing_keys:
             await declared.bind(events, routing_key=key)
 
 

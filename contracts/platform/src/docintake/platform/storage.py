@@ -1,6 +1,7 @@
 """The MinIO adapter: stream uploads in, stream objects out, remove what a failed batch left.
 
 The minio client is synchronous; each call runs in a worker thread so the event loop stays free.
+Its errors leave as the project's: ObjectMissing, StorageUnavailable.
 """
 
 import asyncio
@@ -8,28 +9,37 @@ import hashlib
 import io
 import itertools
 import queue
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from minio import Minio
 from minio.deleteobjects import DeleteObject
-from minio.error import S3Error
+from minio.error import MinioException, S3Error
+from urllib3.exceptions import HTTPError as Urllib3Error
 
-from docintake.contracts.settings import Settings
+from docintake.platform.errors import ObjectMissing, ObjectTooLarge, StorageUnavailable
+from docintake.platform.settings import Settings
 
 PART_SIZE = 8 * 1024 * 1024
 _END = b""
+T = TypeVar("T")
+
+__all__ = ["ObjectMissing", "ObjectStore", "ObjectTooLarge", "StorageUnavailable", "StoredObject"]
 
 
-class ObjectTooLarge(Exception):
-    def __init__(self, limit: int):
-        super().__init__(f"object exceeds {limit} bytes")
-        self.limit = limit
-
-
-class ObjectMissing(Exception):
-    pass
+def _translated(call: Callable[[], T], missing: str | None = None) -> T:
+    """Run a minio call; its errors become the project's (a missing `missing` key: ObjectMissing)."""
+    try:
+        return call()
+    except S3Error as exc:
+        if exc.code == "NoSuchKey" and missing is not None:
+            raise ObjectMissing(missing) from exc
+        raise StorageUnavailable(f"object storage refused the request: {exc.code}: {exc.message}") from exc
+    except (MinioException, Urllib3Error, OSError) as exc:
+        raise StorageUnavailable(f"object storage unavailable: {exc!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,10 @@ class _QueueReader(io.RawIOBase):
 
 
 class ObjectStore:
-    def __init__(self, settings: Settings):
+    """One bucket. Short calls and streaming uploads run on thread pools of their own, so uploads
+    that stall mid-file (a slow client) never hold up a status check, a download or a readiness probe."""
+
+    def __init__(self, settings: Settings, *, call_threads: int = 16, upload_threads: int = 64):
         self.bucket = settings.minio_bucket
         self.client = Minio(
             settings.minio_endpoint,
@@ -74,20 +87,30 @@ class ObjectStore:
             secret_key=settings.minio_secret_key,
             secure=settings.minio_secure,
         )
+        self._calls = ThreadPoolExecutor(call_threads, thread_name_prefix="storage-call")
+        self._uploads = ThreadPoolExecutor(upload_threads, thread_name_prefix="storage-upload")
+
+    async def _run(self, call: Callable[[], T], missing: str | None = None) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._calls, _translated, call, missing)
+
+    def close(self) -> None:
+        self._calls.shutdown(wait=False, cancel_futures=True)
+        self._uploads.shutdown(wait=False, cancel_futures=True)
 
     async def ensure_bucket(self) -> None:
-        if not await asyncio.to_thread(self.client.bucket_exists, self.bucket):
-            try:
-                await asyncio.to_thread(self.client.make_bucket, self.bucket)
-            except S3Error as exc:
-                if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    raise
+        if await self._run(lambda: self.client.bucket_exists(self.bucket)):
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._calls, self.client.make_bucket, self.bucket)
+        except S3Error as exc:
+            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise StorageUnavailable(f"could not create bucket {self.bucket}: {exc.code}") from exc
 
     async def ping(self) -> bool:
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.client.bucket_exists, self.bucket), timeout=3)
+            await asyncio.wait_for(self._run(lambda: self.client.bucket_exists(self.bucket)), timeout=3)
             return True
-        except Exception:
+        except (StorageUnavailable, TimeoutError):
             return False
 
     async def put_stream(
@@ -101,13 +124,11 @@ class ObjectStore:
     ) -> StoredObject:
         """Stream chunks into one object, hashing as they pass; memory stays at about one part."""
         handover: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=64)
-        upload = asyncio.create_task(
-            asyncio.to_thread(
-                self.client.put_object,
-                self.bucket, key, _QueueReader(handover), length=-1, part_size=PART_SIZE,
-                content_type=content_type, metadata=metadata,
-            )
-        )
+        loop = asyncio.get_running_loop()
+        upload = loop.run_in_executor(self._uploads, _translated, lambda: self.client.put_object(
+            self.bucket, key, _QueueReader(handover), length=-1, part_size=PART_SIZE,
+            content_type=content_type, metadata=metadata,
+        ), None)
         digest, size = hashlib.sha256(), 0
 
         async def hand_over(item: bytes | BaseException) -> None:
@@ -116,11 +137,7 @@ class ObjectStore:
                     handover.put_nowait(item)
                     return
                 except queue.Full:
-                    try:
-                        await asyncio.to_thread(handover.put, item, True, 0.5)
-                        return
-                    except queue.Full:
-                        continue
+                    await asyncio.sleep(0.005)  # the upload thread drains a part at a time
 
         try:
             async for chunk in chunks:
@@ -141,44 +158,31 @@ class ObjectStore:
         return StoredObject(key=key, size=size, sha256=digest.hexdigest())
 
     async def stat(self, key: str) -> dict[str, str]:
-        try:
-            info = await asyncio.to_thread(self.client.stat_object, self.bucket, key)
-        except S3Error as exc:
-            if exc.code == "NoSuchKey":
-                raise ObjectMissing(key) from exc
-            raise
+        info = await self._run(lambda: self.client.stat_object(self.bucket, key), missing=key)
         return {"size": str(info.size), "content_type": info.content_type or "", **(info.metadata or {})}
 
     async def download(self, key: str, path: Path) -> int:
         """Stream an object to a local file; returns its size."""
-        try:
-            await asyncio.to_thread(self.client.fget_object, self.bucket, key, str(path))
-        except S3Error as exc:
-            if exc.code == "NoSuchKey":
-                raise ObjectMissing(key) from exc
-            raise
+        await self._run(lambda: self.client.fget_object(self.bucket, key, str(path)), missing=key)
         return path.stat().st_size
 
     async def get_bytes(self, key: str) -> bytes | None:
-        def read() -> bytes | None:
-            try:
-                response = self.client.get_object(self.bucket, key)
-            except S3Error as exc:
-                if exc.code == "NoSuchKey":
-                    return None
-                raise
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, key)
             try:
                 return response.read()
             finally:
                 response.close()
                 response.release_conn()
 
-        return await asyncio.to_thread(read)
+        try:
+            return await self._run(read, missing=key)
+        except ObjectMissing:
+            return None
 
     async def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
-        await asyncio.to_thread(
-            self.client.put_object, self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
-        )
+        await self._run(lambda: self.client.put_object(
+            self.bucket, key, io.BytesIO(data), len(data), content_type=content_type))
 
     async def remove(self, keys: list[str]) -> None:
         if not keys:
@@ -187,14 +191,13 @@ class ObjectStore:
         def delete() -> None:
             errors = self.client.remove_objects(self.bucket, [DeleteObject(key) for key in keys])
             for error in errors:  # the call is lazy: iterating performs it
-                raise RuntimeError(f"could not remove {error.name}: {error.message}")
+                raise StorageUnavailable(f"could not remove {error.name}: {error.message}")
 
-        await asyncio.to_thread(delete)
+        await self._run(delete)
 
     async def keys(self, prefix: str, limit: int | None = None) -> list[str]:
         def listing() -> list[str]:
             objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
-            return [obj.object_name for obj in itertools.islice(objects, limit)]
+            return [str(obj.object_name) for obj in itertools.islice(objects, limit)]
 
-        return await asyncio.to_thread(listing)
-
+        return await self._run(listing)

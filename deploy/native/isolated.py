@@ -1,0 +1,55 @@
+"""The servers tests and benchmarks run against: instances of their own, on ports and in a state
+folder of their own, so that they never touch a running system's queues, buckets or graph.
+
+    python -m deploy.native.isolated COMMAND...   start the isolated servers, then run COMMAND with their settings
+    python -m deploy.native.isolated --stop       stop them
+"""
+
+import os
+import subprocess
+import sys
+
+from deploy.native.settings import DeploySettings
+
+# Runs side by side on the isolated servers each get a namespace of their own: a vhost and a bucket.
+NAMESPACE = os.environ.get("DOCINTAKE_ISOLATED_NAMESPACE", "")
+
+ISOLATED = {
+    "DOCINTAKE_RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:5673/{NAMESPACE}",
+    "DOCINTAKE_MINIO_BUCKET": f"docintake-uploads{'-' + NAMESPACE if NAMESPACE else ''}",
+    "DOCINTAKE_RABBITMQ_MANAGEMENT_PORT": "15673",
+    "DOCINTAKE_MINIO_ENDPOINT": "127.0.0.1:9010",
+    "DOCINTAKE_MINIO_CONSOLE_PORT": "9011",
+    "DOCINTAKE_NEO4J_URI": "bolt://127.0.0.1:7688",
+    "DOCINTAKE_NEO4J_HTTP_PORT": "7475",
+    "DOCINTAKE_STATE_DIR": str(DeploySettings().state_dir.with_name("docintake-isolated")),
+    "DOCINTAKE_GATEWAY_PORT": "8100",
+    "DOCINTAKE_INGESTOR_METRICS_PORT": "8101",
+    "DOCINTAKE_STATUS_PORT": "8102",
+    "DOCINTAKE_STATUS_URL": "http://127.0.0.1:8102",
+}
+
+
+def use_isolated_servers() -> None:
+    """Point this process, and every process it starts, at the isolated servers."""
+    os.environ.update(ISOLATED)
+
+
+def servers(command: str) -> None:
+    subprocess.run([sys.executable, "-m", "deploy.native.servers", command], env={**os.environ, **ISOLATED},
+                   check=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--stop"]:
+        servers("stop")
+        return 0
+    servers("start")
+    if not argv:
+        return 0
+    use_isolated_servers()
+    return subprocess.run(argv).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

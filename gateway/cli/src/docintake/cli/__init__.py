@@ -1,0 +1,1 @@
+"""`docintake`: the administrator's command line for batch ingestion."""
