@@ -4,9 +4,11 @@ import hmac
 import signal
 import sys
 from collections.abc import Callable
+from typing import Annotated
+from uuid import UUID
 
 import uvicorn
-from fastapi import FastAPI, Request, Security
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
@@ -59,6 +61,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error")
         return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged")
 
+
+async def batch_id_in_path(batch_id: str) -> UUID:
+    """The batch id of a route's path; one that is not even a UUID names no batch: 404, as for any unknown batch."""
+    try:
+        return UUID(batch_id)
+    except ValueError:
+        raise ApiError(404, "BATCH_NOT_FOUND", f"No batch with id {batch_id}") from None
+
+
+BatchId = Annotated[UUID, Depends(batch_id_in_path)]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
