@@ -96,7 +96,8 @@ async def through_the_system(settings: IngestorSettings, documents: list[tuple[s
             service.start()
         async with (
             listen(settings.rabbitmq_url, "document.ingested", "document.failed", "batch.completed") as listener,
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", headers={"X-API-Key": settings.api_key_list[0]},
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}",
+                              headers={"X-API-Key": settings.api_key_list[0]},
                               timeout=300) as gateway,
         ):
             started = time.perf_counter()
@@ -115,7 +116,7 @@ async def through_the_system(settings: IngestorSettings, documents: list[tuple[s
         for service in reversed(services):
             service.stop()
     first_outcomes = {}
-    for event, arrived in zip(events, arrivals):
+    for event, arrived in zip(events, arrivals, strict=True):
         if event["batch_id"] in batches and event["event_type"].split(".")[1] == "document":
             first_outcomes.setdefault(event["document_id"], (event, arrived))
     latencies = [arrived - batches[event["batch_id"]] for event, arrived in first_outcomes.values()]

@@ -129,13 +129,15 @@ def main() -> None:
             response = httpx.post(
                 f"http://127.0.0.1:{port}/api/v1/documents/ingest/batch",
                 content=multipart_body(args.files, file_bytes),
-                headers={"X-API-Key": settings.api_key_list[0], "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                headers={"X-API-Key": settings.api_key_list[0],
+                         "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
                 timeout=None,
             )
             elapsed = time.perf_counter() - started
         response.raise_for_status()
         batch_id = response.json()["batch_id"]
-        print(f"uploaded {args.files} files, {total / 2**20:.0f} MiB in {elapsed:.1f} s: {total / 2**20 / elapsed:.1f} MiB/s")
+        mib = total / 2**20
+        print(f"uploaded {args.files} files, {mib:.0f} MiB in {elapsed:.1f} s: {mib / elapsed:.1f} MiB/s")
         print(f"gateway RSS: idle {idle_rss / 2**20:.0f} MiB, peak {rss.peak / 2**20:.0f} MiB")
         asyncio.run(clean_up(settings, batch_id))
     finally:

@@ -310,7 +310,8 @@ class Neo4j(Server):
         conf = self.write_config()
         if not (self.data_dir / "data" / "dbms" / "auth.ini").exists():
             run(
-                *self.java_command("org.neo4j.cli.AdminTool", "dbms", "set-initial-password", self.settings.neo4j_password),
+                *self.java_command("org.neo4j.cli.AdminTool", "dbms", "set-initial-password",
+                                   self.settings.neo4j_password),
                 env=self.env,
             )
         command = [

@@ -130,7 +130,8 @@ def system(
         ServiceProcess("status", "docintake-status", run_dir, env, f"http://127.0.0.1:{status_port}/readyz"),
         *(
             ServiceProcess(f"ingestor-{n}", "docintake-ingestor", run_dir,
-                           {**env, "DOCINTAKE_INGESTOR_METRICS_PORT": str(metrics_port + 10 * (n - 1) if metrics_port else 0)})
+                           {**env, "DOCINTAKE_INGESTOR_METRICS_PORT":
+                               str(metrics_port + 10 * (n - 1) if metrics_port else 0)})
             for n in range(1, ingestors + 1)
         ),
         ServiceProcess("gateway", "docintake-gateway", run_dir, env, f"http://127.0.0.1:{gateway_port}/readyz"),

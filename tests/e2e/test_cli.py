@@ -49,7 +49,8 @@ def test_a_folder_of_150_files_becomes_two_batches_that_all_complete(running_sys
 
 def test_a_failing_document_gives_a_non_zero_exit_and_its_error(running_system, tmp_path):
     folder = tmp_path / "mixed"
-    mapping = write_folder(folder, [("good.txt", f"Good {tmp_path}".encode() * 10), ("broken.pdf", documents.truncated_pdf())])
+    mapping = write_folder(folder, [("good.txt", f"Good {tmp_path}".encode() * 10),
+                                    ("broken.pdf", documents.truncated_pdf())])
     result = run(running_system, "ingest", str(folder), "--metadata", str(mapping), "--wait")
     assert result.returncode == 1, result.stdout
     assert "broken.pdf" in result.stdout and "1 ingested, 1 failed" in result.stdout

@@ -25,7 +25,8 @@ def faulty_system(settings, tmp_path_factory):
 def batch_of(count: int, paragraphs: int = 40) -> tuple[list[tuple[str, bytes]], tuple]:
     tag = time.time_ns()
     docs = [
-        (f"fault-{tag}-{i}.md", "\n\n".join(f"## Part {p}\n\nFault {tag} {i} {p}. " * 3 for p in range(paragraphs)).encode())
+        (f"fault-{tag}-{i}.md",
+         "\n\n".join(f"## Part {p}\n\nFault {tag} {i} {p}. " * 3 for p in range(paragraphs)).encode())
         for i in range(count)
     ]
     return docs, csv_mapping({name: {"author": "Ada"} for name, _ in docs})

@@ -116,7 +116,8 @@ async def test_partial_failure_names_each_failed_document_and_its_error(api):
 
 async def test_the_status_moves_from_in_progress_to_completed(api):
     tag = time.time_ns()
-    docs = [(f"life-{i}-{tag}.md", f"# Part {i}\n\n".encode() + f"Lifecycle {tag} {i}. ".encode() * 300) for i in range(12)]
+    docs = [(f"life-{i}-{tag}.md", f"# Part {i}\n\n".encode() + f"Lifecycle {tag} {i}. ".encode() * 300)
+            for i in range(12)]
     accepted = await upload(api, docs, csv_mapping({name: {"author": "Ada"} for name, _ in docs}))
     first = await status(api, accepted["batch_id"])
     assert first["status"] == "in_progress" and first["total_documents"] == 12
@@ -157,7 +158,8 @@ async def test_an_unknown_batch_is_404(api, batch_id):
 @pytest.mark.slow
 async def test_twenty_documents_complete_in_under_two_minutes(api):
     tag = time.time_ns()
-    docs = [(name.replace(".", f"-{i}."), content) for i in range(4) for name, content in mixed_documents(f"{tag}-{i}")][:20]
+    docs = [(name.replace(".", f"-{i}."), content)
+            for i in range(4) for name, content in mixed_documents(f"{tag}-{i}")][:20]
     started = time.monotonic()
     accepted = await upload(api, docs, csv_mapping({name: {"author": "Ada"} for name, _ in docs}))
     final, _ = await wait_until_finished(api, accepted["batch_id"], timeout=120)
@@ -171,8 +173,12 @@ async def test_a_plain_amqp_subscriber_sees_the_whole_batch_ending_with_batch_co
     docs = [(f"sub-{i}-{tag}.txt", f"Subscriber {i} {tag}. ".encode() * 30) for i in range(5)]
     async with listen(settings.rabbitmq_url, "#") as listener:
         accepted = await upload(api, docs, csv_mapping({name: {"author": "Ada"} for name, _ in docs}))
-        mine = lambda events: [e for e in events if e["batch_id"] == accepted["batch_id"]]
-        await listener.collect(lambda events: any(e["event_type"] == "docintake.batch.completed" for e in mine(events)), 120)
+
+        def mine(events: list[dict]) -> list[dict]:
+            return [e for e in events if e["batch_id"] == accepted["batch_id"]]
+
+        await listener.collect(
+            lambda events: any(e["event_type"] == "docintake.batch.completed" for e in mine(events)), 120)
         await listener.quiet_for(1.0)
     kinds = [e["event_type"] for e in mine(listener.events)]
     assert kinds[0] == "docintake.batch.created"

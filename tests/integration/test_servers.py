@@ -18,7 +18,8 @@ async def test_an_event_published_to_the_exchange_reaches_a_bound_queue(settings
         event = BatchCancelled(batch_id=uuid4())
         async with listen(settings.rabbitmq_url, "batch.cancelled") as listener:
             await publish(broker, event)
-            received = await listener.collect(lambda events: [e for e in events if e["event_id"] == str(event.event_id)])
+            received = await listener.collect(
+                lambda events: [e for e in events if e["event_id"] == str(event.event_id)])
         assert received[0]["batch_id"] == str(event.batch_id)
     finally:
         await broker.stop()

@@ -72,8 +72,8 @@ def docx(sections: Sequence[tuple[str, Sequence[str]]], table: Sequence[Sequence
             document.add_paragraph(paragraph)
     if table:
         grid = document.add_table(rows=len(table), cols=len(table[0]))
-        for row, values in zip(grid.rows, table):
-            for cell, value in zip(row.cells, values):
+        for row, values in zip(grid.rows, table, strict=True):
+            for cell, value in zip(row.cells, values, strict=True):
                 cell.text = value
     return _saved(document)
 

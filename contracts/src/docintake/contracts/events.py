@@ -98,7 +98,8 @@ class BatchCompletedData(Model):
     cancelled_count: int = 0
     completed_at: datetime
     processing_time_seconds: float
-    # 0 at first; higher each time the batch announces a changed outcome (a retry, a late result): the highest is current.
+    # 0 at first; higher each time the batch announces a changed outcome (a retry, a late result):
+    # the highest is current.
     completion_round: int = 0
 
 

@@ -51,7 +51,9 @@ def _parse_json(text: str) -> Mapping:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MappingError(f"The JSON metadata mapping is invalid at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        raise MappingError(
+            f"The JSON metadata mapping is invalid at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
     if not isinstance(document, dict):
         raise MappingError("The JSON metadata mapping must be an object from filename to metadata")
     mapping: Mapping = {}
@@ -81,7 +83,8 @@ def _parse_csv(text: str) -> Mapping:
                 continue
             if len(row) != len(columns):
                 raise MappingError(
-                    f"Line {rows.line_num} of the CSV metadata mapping has {len(row)} fields; the header has {len(columns)}"
+                    f"Line {rows.line_num} of the CSV metadata mapping has {len(row)} fields; "
+                    f"the header has {len(columns)}"
                 )
             record = dict(zip(columns, (cell.strip() for cell in row), strict=True))
             filename = mapping_key(record.pop("filename"))
