@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 import httpx
 import uvicorn
 
+from docintake.platform.http_server import server_config
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -18,7 +20,7 @@ def free_port() -> int:
 async def serving(app, port: int | None = None):
     """Yield the base URL of `app` served by uvicorn, lifespan included."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -15,6 +15,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from docintake.contracts.api import ErrorBody, ErrorDetail
+from docintake.platform.http_server import server_config
 from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -98,4 +99,4 @@ def serve(app: FastAPI, host: str, port: int) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, exit_cleanly)
-    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
+    uvicorn.Server(server_config(app, host, port)).run()
