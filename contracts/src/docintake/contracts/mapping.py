@@ -11,6 +11,9 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 Mapping = dict[str, dict[str, Any]]
+# Metadata values are plain values, lists of them (tags), or small objects: nothing a reader
+# (pydantic, Neo4j) might fail to load back.
+MAX_VALUE_DEPTH = 3
 
 
 class MappingError(ValueError):
@@ -47,9 +50,24 @@ def parse_mapping(content: bytes, content_type: str = "", filename: str = "") ->
     return _parse_csv(text)
 
 
+def _value_depth(value: Any) -> int:
+    """How deep lists and objects nest inside a metadata value (a plain value: 0), found without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((item, depth) for item in (current.values() if isinstance(current, dict) else current))
+    return deepest
+
+
 def _parse_json(text: str) -> Mapping:
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise MappingError(f"The JSON metadata mapping nests deeper than metadata may "
+                           f"(values nest at most {MAX_VALUE_DEPTH} levels)") from None
     except json.JSONDecodeError as exc:
         raise MappingError(
             f"The JSON metadata mapping is invalid at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -62,6 +80,10 @@ def _parse_json(text: str) -> Mapping:
             raise MappingError(f"The metadata for key '{filename}' must be an object, not {type(metadata).__name__}")
         if not mapping_key(filename):
             raise MappingError(f"The key '{filename}' is not a file name")
+        for field, value in metadata.items():
+            if _value_depth(value) > MAX_VALUE_DEPTH:
+                raise MappingError(f"The metadata field '{field}' of '{filename}' nests deeper than "
+                                   f"{MAX_VALUE_DEPTH} levels of lists and objects")
         mapping[mapping_key(filename)] = metadata
     return mapping
 
