@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
@@ -10,7 +11,7 @@ from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.settings import Settings
 
 
-def open_driver(settings: Settings, **options: object) -> AsyncDriver:
+def open_driver(settings: Settings, **options: Any) -> AsyncDriver:
     """A driver for the configured Neo4j; `options` add to or override the driver's configuration."""
     return AsyncGraphDatabase.driver(
         settings.neo4j_uri,

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar, cast
 
 from minio import Minio
 from minio.deleteobjects import DeleteObject
@@ -119,15 +119,15 @@ class ObjectStore:
         chunks: AsyncIterable[bytes],
         *,
         content_type: str,
-        metadata: dict[str, str],
+        metadata: dict[str, str | list[str] | tuple[str]],
         max_bytes: int,
     ) -> StoredObject:
         """Stream chunks into one object, hashing as they pass; memory stays at about one part."""
         handover: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=64)
         loop = asyncio.get_running_loop()
+        reader = cast(BinaryIO, _QueueReader(handover))
         upload = loop.run_in_executor(self._uploads, _translated, lambda: self.client.put_object(
-            self.bucket, key, _QueueReader(handover), length=-1, part_size=PART_SIZE,
-            content_type=content_type, metadata=metadata,
+            self.bucket, key, reader, length=-1, part_size=PART_SIZE, content_type=content_type, metadata=metadata,
         ), None)
         digest, size = hashlib.sha256(), 0
 
