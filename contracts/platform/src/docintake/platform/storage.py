@@ -9,7 +9,7 @@ import hashlib
 import io
 import itertools
 import queue
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,15 +119,16 @@ class ObjectStore:
         chunks: AsyncIterable[bytes],
         *,
         content_type: str,
-        metadata: dict[str, str | list[str] | tuple[str]],
+        metadata: Mapping[str, str],
         max_bytes: int,
     ) -> StoredObject:
         """Stream chunks into one object, hashing as they pass; memory stays at about one part."""
         handover: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=64)
         loop = asyncio.get_running_loop()
         reader = cast(BinaryIO, _QueueReader(handover))
+        headers = cast(dict[str, str | list[str] | tuple[str]], dict(metadata))
         upload = loop.run_in_executor(self._uploads, _translated, lambda: self.client.put_object(
-            self.bucket, key, reader, length=-1, part_size=PART_SIZE, content_type=content_type, metadata=metadata,
+            self.bucket, key, reader, length=-1, part_size=PART_SIZE, content_type=content_type, metadata=headers,
         ), None)
         digest, size = hashlib.sha256(), 0
 
