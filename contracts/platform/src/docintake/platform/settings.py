@@ -24,6 +24,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Comma-separated origins a browser may call the API from; none: CORS is off.
+    cors_origins: str = ""
+
     @property
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
