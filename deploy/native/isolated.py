@@ -35,8 +35,9 @@ def use_isolated_servers() -> None:
     os.environ.update(ISOLATED)
 
 
-def servers(command: str) -> None:
-    subprocess.run([sys.executable, "-m", "deploy.native.servers", command], env={**os.environ, **ISOLATED},
+def servers(*arguments: str) -> None:
+    """Run deploy.native.servers on the isolated servers, e.g. servers("stop", "rabbitmq")."""
+    subprocess.run([sys.executable, "-m", "deploy.native.servers", *arguments], env={**os.environ, **ISOLATED},
                    check=True)
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from docintake.platform.graphdb import open_driver
-from tests.conftest import native_servers
+from deploy.native import isolated
 from tests.e2e.conftest import System
 from tests.support.batches import INGEST, TERMINAL, csv_mapping, upload
 
@@ -19,7 +19,7 @@ def faulty_system(settings, tmp_path_factory):
     running = System(settings, tmp_path_factory.mktemp("faults")).start()
     yield running
     running.stop()
-    native_servers("start")
+    isolated.servers("start")
 
 
 def batch_of(count: int, paragraphs: int = 40) -> tuple[list[tuple[str, bytes]], tuple]:
@@ -96,19 +96,19 @@ async def test_a_service_killed_mid_batch_and_started_again_ends_with_exact_coun
 
 async def test_rabbitmq_restarted_mid_batch_the_services_reconnect_and_the_batch_completes(faulty_system, settings):
     async def restart_rabbitmq():
-        native_servers("stop", "rabbitmq")
+        isolated.servers("stop", "rabbitmq")
         await asyncio.sleep(2)
-        native_servers("start", "rabbitmq")
+        isolated.servers("start", "rabbitmq")
 
     await a_batch_survives(faulty_system, settings, restart_rabbitmq)
 
 
 async def test_neo4j_away_for_thirty_seconds_documents_are_retried_not_failed(faulty_system, settings):
     async def neo4j_away():
-        native_servers("stop", "neo4j")
+        isolated.servers("stop", "neo4j")
         try:
             await asyncio.sleep(30)
         finally:
-            native_servers("start", "neo4j")
+            isolated.servers("start", "neo4j")
 
     await a_batch_survives(faulty_system, settings, neo4j_away, documents=10, once_started=False)
