@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from docintake.platform.graphdb import open_driver
 from deploy.native import isolated
+from docintake.platform.graphdb import open_driver
 from tests.e2e.conftest import System
 from tests.support.batches import INGEST, TERMINAL, csv_mapping, upload
 
