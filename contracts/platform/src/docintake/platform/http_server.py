@@ -66,6 +66,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if data and not self._refused and not self.transport.is_closing():
             super().data_received(data)
 
+    def send_400_response(self, msg: str) -> None:
+        """What uvicorn answers to bytes that are not HTTP, in the design's error format."""
+        self._refuse(400, "MALFORMED_REQUEST", msg)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._head_bytes = True, 0
