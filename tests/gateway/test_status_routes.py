@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from docintake.gateway.app import create_app
+from docintake.gateway.bootstrap import create_app
 from docintake.gateway.settings import GatewaySettings
 from tests.support.http import client, serving
 

@@ -2,17 +2,15 @@
 
 import hashlib
 import json
-import subprocess
-import sys
 from urllib.parse import unquote
 from uuid import UUID, uuid4
 
 import pytest
 
-from docintake.gateway.app import create_app
+from deploy.native import isolated
+from docintake.gateway.bootstrap import create_app
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.storage import ObjectStore
-from tests.conftest import ROOT
 from tests.support.broker import listen
 from tests.support.http import client, serving
 
@@ -95,7 +93,8 @@ async def test_a_ten_file_batch_with_a_json_mapping(settings, gateway, store):
 
 def raw_multipart(parts: list[tuple[bytes, bytes]], boundary: bytes = b"b0und") -> tuple[bytes, dict]:
     body = b"".join(
-        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="' + name + b'"\r\n\r\n' + data + b"\r\n"
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="' + name + b'"\r\n\r\n'
+        + data + b"\r\n"
         for name, data in parts
     ) + b"--" + boundary + b"--\r\n"
     return body, {"content-type": "multipart/form-data; boundary=" + boundary.decode()}
@@ -131,12 +130,14 @@ async def rejected(settings, gateway, store, request, status, code) -> dict:
 
 async def test_no_files(settings, gateway, store):
     async with client(gateway) as http:
-        await rejected(settings, gateway, store, lambda: http.post(INGEST, files=[("other", ("x", b"y"))]), 400, "NO_FILES")
+        await rejected(settings, gateway, store, lambda: http.post(INGEST, files=[("other", ("x", b"y"))]),
+                       400, "NO_FILES")
 
 
 async def test_more_than_one_hundred_files(settings, gateway, store):
     async with client(gateway) as http:
-        error = await rejected(settings, gateway, store, lambda: http.post(INGEST, files=files(150, 10)), 400, "BATCH_TOO_LARGE")
+        error = await rejected(settings, gateway, store, lambda: http.post(INGEST, files=files(150, 10)),
+                               400, "BATCH_TOO_LARGE")
     assert error["message"] == "Batch exceeds maximum size of 100 files. Uploaded: 150 files"
 
 
@@ -159,7 +160,8 @@ async def test_a_file_over_the_limit(settings, store):
 async def test_a_mapping_that_cannot_be_parsed(settings, gateway, store, mapping, named):
     async with client(gateway) as http:
         upload = files(2) + [("metadata_mapping", ("m", mapping, "application/octet-stream"))]
-        error = await rejected(settings, gateway, store, lambda: http.post(INGEST, files=upload), 400, "INVALID_METADATA_MAPPING")
+        error = await rejected(settings, gateway, store, lambda: http.post(INGEST, files=upload),
+                               400, "INVALID_METADATA_MAPPING")
     assert named in error["message"]
 
 
@@ -190,13 +192,16 @@ async def test_filenames_in_any_script_are_kept(settings, gateway, store):
 
 async def test_a_body_that_is_not_multipart(settings, gateway, store):
     async with client(gateway) as http:
-        await rejected(settings, gateway, store, lambda: http.post(INGEST, json={"files": []}), 400, "INVALID_MULTIPART")
+        await rejected(settings, gateway, store, lambda: http.post(INGEST, json={"files": []}),
+                       400, "INVALID_MULTIPART")
 
 
 async def test_a_broken_multipart_body(settings, gateway, store):
     body = b"--xyz\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\nhello wor"
     async with client(gateway) as http:
-        request = lambda: http.post(INGEST, content=body, headers={"content-type": "multipart/form-data; boundary=xyz"})
+        def request():
+            return http.post(INGEST, content=body, headers={"content-type": "multipart/form-data; boundary=xyz"})
+
         await rejected(settings, gateway, store, request, 400, "INVALID_MULTIPART")
 
 
@@ -212,13 +217,9 @@ async def test_a_retried_post_with_the_same_idempotency_key_gets_the_first_answe
     assert [e["batch_id"] for e in created] == [first.json()["batch_id"]]
 
 
-def servers(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "deploy" / "native" / "servers.py"), *args], check=True)
-
-
 async def test_broker_down_gives_503_and_leaves_no_objects(settings, gateway, store):
     before = set(await store.keys("batches/"))
-    servers("stop", "rabbitmq")
+    isolated.servers("stop", "rabbitmq")
     try:
         async with client(gateway) as http:
             response = await http.post(INGEST, files=files(5))
@@ -226,4 +227,4 @@ async def test_broker_down_gives_503_and_leaves_no_objects(settings, gateway, st
         assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
         assert set(await store.keys("batches/")) <= before
     finally:
-        servers("start", "rabbitmq")
+        isolated.servers("start", "rabbitmq")

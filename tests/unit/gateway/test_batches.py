@@ -3,15 +3,18 @@
 import httpx
 import pytest
 
-from docintake.gateway.batches import accept_batch
-from docintake.gateway.multipart import MultipartReader, boundary_of
+from docintake.gateway.adapters.multipart import MultipartReader, boundary_of
+from docintake.gateway.domain.refusals import Refusal
+from docintake.gateway.entrypoints.refusal_answers import api_error
+from docintake.gateway.service_layer.accept_batch import accept_batch
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.storage import StoredObject
 from docintake.platform.web import ApiError
 
 
 def parts_of(*names: str):
-    request = httpx.Request("POST", "http://gateway/", files=[("files", (name, b"text", "text/plain")) for name in names])
+    upload = [("files", (name, b"text", "text/plain")) for name in names]
+    request = httpx.Request("POST", "http://gateway/", files=upload)
     body = request.read()
 
     async def stream():
@@ -53,11 +56,12 @@ class Broker:
 
 
 async def refused(store: Store, broker: Broker) -> ApiError:
-    with pytest.raises(ApiError) as refusal:
-        await accept_batch(parts_of("a.txt", "b.txt"), store, broker.publish, GatewaySettings())
-    assert refusal.value.status == 503 and refusal.value.code == "SERVICE_UNAVAILABLE"
+    with pytest.raises(Refusal) as refusal:
+        await accept_batch(parts_of("a.txt", "b.txt"), store, broker.publish, GatewaySettings().batch_limits)
+    answer = api_error(refusal.value)
+    assert answer.status == 503 and answer.code == "SERVICE_UNAVAILABLE"
     assert store.objects == set()
-    return refusal.value
+    return answer
 
 
 async def test_storage_down_announces_nothing():
@@ -69,11 +73,12 @@ async def test_storage_down_announces_nothing():
 async def test_broker_lost_after_batch_created_withdraws_the_batch():
     broker = Broker(confirms=1)
     await refused(Store(), broker)
-    assert broker.attempted == ["docintake.batch.created", *["docintake.document.queued"] * 2, "docintake.batch.cancelled"]
+    assert broker.attempted == [
+        "docintake.batch.created", *["docintake.document.queued"] * 2, "docintake.batch.cancelled"]
 
 
 async def test_a_batch_is_announced_before_its_documents():
     broker, store = Broker(confirms=2), Store()
-    accepted = await accept_batch(parts_of("a.txt", "b.txt"), store, broker.publish, GatewaySettings())
+    accepted = await accept_batch(parts_of("a.txt", "b.txt"), store, broker.publish, GatewaySettings().batch_limits)
     assert accepted.total_documents == 2 and len(store.objects) == 2
     assert broker.attempted == ["docintake.batch.created", "docintake.document.queued", "docintake.document.queued"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from docintake.gateway.filenames import MAX_FILENAME_LENGTH, sanitize_filename
+from docintake.gateway.domain.filenames import MAX_FILENAME_LENGTH, sanitize_filename
 
 
 @pytest.mark.parametrize(("raw", "safe"), [

@@ -1,7 +1,7 @@
 import pytest
 
 from docintake.contracts.mapping import MappingError, kind_of, parse_mapping
-from docintake.gateway.filenames import sanitize_filename
+from docintake.gateway.domain.filenames import sanitize_filename
 
 
 def test_csv_with_bom_quoted_tags_and_blank_lines():

@@ -1,6 +1,6 @@
 """`docintake-gateway`: serve the public HTTP API."""
 
-from docintake.gateway.app import create_app
+from docintake.gateway.bootstrap import create_app
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.logging import configure_logging
 from docintake.platform.web import serve

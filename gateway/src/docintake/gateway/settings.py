@@ -1,6 +1,5 @@
+from docintake.gateway.domain.limits import BatchLimits, MiB
 from docintake.platform.settings import Settings
-
-MiB = 1024 * 1024
 
 
 class GatewaySettings(Settings):
@@ -12,3 +11,7 @@ class GatewaySettings(Settings):
     max_pending_bytes: int = 5 * 1024 * MiB
     backlog_retry_after_seconds: int = 30
     status_url: str = "http://127.0.0.1:8002"
+
+    @property
+    def batch_limits(self) -> BatchLimits:
+        return BatchLimits(self.max_files, self.max_file_bytes, self.max_mapping_bytes)

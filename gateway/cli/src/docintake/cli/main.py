@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -51,7 +52,8 @@ class Api:
 
     def upload(self, files: list[Path], mapping: dict[str, dict]) -> dict:
         with ExitStack() as stack:
-            parts = [("files", (path.name, stack.enter_context(path.open("rb")))) for path in files]
+            parts: list[tuple[str, tuple[str, Any, str] | tuple[str, Any]]] = [
+                ("files", (path.name, stack.enter_context(path.open("rb")))) for path in files]
             subset = {path.name: mapping[path.name] for path in files if path.name in mapping}
             if subset:
                 parts.append(("metadata_mapping", ("metadata.json", json.dumps(subset).encode(), "application/json")))
@@ -205,7 +207,8 @@ def show_status(status: dict, out: Output) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="docintake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(prog="docintake", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     root.add_argument("--url", default=os.environ.get("DOCINTAKE_URL", "http://127.0.0.1:8000"),
                       help="base URL of the gateway (DOCINTAKE_URL)")
     root.add_argument("--api-key", default=os.environ.get("DOCINTAKE_API_KEY")

@@ -8,18 +8,16 @@ from email.utils import collapse_rfc2231_value
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-
-class MalformedMultipart(ValueError):
-    """The body is not a well-formed multipart/form-data body."""
+from docintake.gateway.domain.refusals import InvalidMultipart
 
 
 def boundary_of(content_type: str | None) -> bytes:
     media_type, options = parse_options_header(content_type or "")
     if media_type != b"multipart/form-data":
-        raise MalformedMultipart("The request must be multipart/form-data with a 'files' field")
+        raise InvalidMultipart("The request must be multipart/form-data with a 'files' field")
     boundary = options.get(b"boundary")
     if not boundary:
-        raise MalformedMultipart("The multipart/form-data content type has no boundary")
+        raise InvalidMultipart("The multipart/form-data content type has no boundary")
     return boundary
 
 
@@ -53,7 +51,7 @@ class Part:
         while not self._done:
             kind, payload = await self._reader.next_event()
             if kind == "data":
-                yield payload
+                yield payload  # type: ignore[misc]  # a "data" event carries bytes
             elif kind == "end":
                 self._done = True
 
@@ -62,7 +60,7 @@ class Part:
         async for chunk in self.chunks():
             data += chunk
             if len(data) > limit:
-                raise MalformedMultipart(f"The field '{self.name}' exceeds {limit} bytes")
+                raise InvalidMultipart(f"The field '{self.name}' exceeds {limit} bytes")
         return bytes(data)
 
     async def discard(self) -> int:
@@ -104,7 +102,7 @@ class MultipartReader:
     async def next_event(self) -> tuple[str, object]:
         while self._position >= len(self._events):
             if self._finished:
-                raise MalformedMultipart("The multipart body ended before its closing boundary")
+                raise InvalidMultipart("The multipart body ended before its closing boundary")
             self._events.clear()
             self._position = 0
             chunk = await anext(self._body, None)
@@ -115,7 +113,7 @@ class MultipartReader:
                 try:
                     self._parser.write(chunk)
                 except MultipartParseError as exc:
-                    raise MalformedMultipart(f"The multipart body is malformed: {exc}") from exc
+                    raise InvalidMultipart(f"The multipart body is malformed: {exc}") from exc
         event = self._events[self._position]
         self._position += 1
         return event

@@ -1,0 +1,53 @@
+"""Build the gateway: settings, broker, object store, status-service client, and the FastAPI app that uses them."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from docintake.gateway.adapters import event_publishers
+from docintake.gateway.adapters.idempotency_store import IdempotencyStore
+from docintake.gateway.adapters.status_service import StatusService
+from docintake.gateway.entrypoints import probes, status_routes, upload
+from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
+from docintake.gateway.settings import GatewaySettings
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import declare_topology, make_broker
+from docintake.platform.storage import ObjectStore
+from docintake.platform.web import install_error_handlers
+
+log = get_logger(__name__)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    broker = make_broker(settings.rabbitmq_url)
+    store = ObjectStore(settings)
+    status_service = StatusService(settings.status_url, (settings.api_key_list or [""])[0])
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        broker.include_router(event_publishers.router)  # the publishers publish through this app's broker
+        await broker.connect()
+        await declare_topology(broker)
+        await broker.start()
+        await store.ensure_bucket()
+        log.info("ready", port=settings.gateway_port, bucket=store.bucket)
+        yield
+        await status_service.aclose()
+        await broker.stop()
+        log.info("stopped")
+
+    app = FastAPI(title="docintake", summary="Batch document ingestion for knowledge bases", version="0.1.0",
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.broker = broker
+    app.state.store = store
+    app.state.answers = IdempotencyStore(store)
+    app.state.status_service = status_service
+    app.state.publish = event_publishers.publish_events
+    install_error_handlers(app)
+    install_refusal_answers(app)
+    for routes in (upload.router, status_routes.router, probes.router):
+        app.include_router(routes)
+    return app

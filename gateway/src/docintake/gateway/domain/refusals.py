@@ -1,0 +1,73 @@
+"""Why the gateway refuses a request: each refusal says what went wrong in words a client can act on."""
+
+from uuid import UUID
+
+
+class Refusal(Exception):
+    """A request the gateway will not carry out; `retry_after` seconds when trying again later may succeed."""
+
+    retry_after: int | None = None
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NoFiles(Refusal):
+    def __init__(self) -> None:
+        super().__init__("No files were uploaded; send them in the multipart field 'files'")
+
+
+class BatchTooLarge(Refusal):
+    def __init__(self, max_files: int, uploaded: int):
+        super().__init__(f"Batch exceeds maximum size of {max_files} files. Uploaded: {uploaded} files")
+
+
+class FileTooLarge(Refusal):
+    def __init__(self, filename: str, max_bytes: int):
+        super().__init__(f"File '{filename}' exceeds the maximum size of {max_bytes} bytes")
+
+
+class InvalidMetadataMapping(Refusal):
+    """The metadata mapping could not be parsed; the message names the line, column or key."""
+
+
+class InvalidMultipart(Refusal):
+    """The body is not a well-formed multipart/form-data body."""
+
+
+class BacklogFull(Refusal):
+    def __init__(self, pending_bytes: int, pending_documents: int, max_pending_bytes: int, retry_after: int):
+        super().__init__(f"{pending_bytes} bytes in {pending_documents} documents are waiting for ingestion "
+                         f"(limit {max_pending_bytes}); retry later")
+        self.retry_after = retry_after
+
+
+class UploadFailed(Refusal):
+    """Storage or the broker failed mid-upload; nothing of the batch was kept."""
+
+    retry_after = 10
+
+    def __init__(self) -> None:
+        super().__init__("Storage or message broker unavailable; nothing was kept, retry later")
+
+
+class StatusServiceUnavailable(Refusal):
+    def __init__(self) -> None:
+        super().__init__("The status service is unavailable; retry later")
+
+
+class BatchNotFound(Refusal):
+    def __init__(self, batch_id: UUID | str):
+        super().__init__(f"No batch with id {batch_id}")
+
+
+class BatchNotProjected(Refusal):
+    """A batch this gateway stored whose progress the status service has not recorded yet."""
+
+    retry_after = 2
+
+    def __init__(self, batch_id: UUID, stored_documents: int):
+        super().__init__(f"Batch {batch_id} was accepted but its progress is not recorded yet; retry shortly")
+        self.batch_id = batch_id
+        self.stored_documents = stored_documents

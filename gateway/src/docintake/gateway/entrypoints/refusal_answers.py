@@ -1,0 +1,47 @@
+"""The one table from a refusal to the HTTP status and error code a client reads."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from docintake.gateway.domain.refusals import (
+    BacklogFull,
+    BatchNotFound,
+    BatchNotProjected,
+    BatchTooLarge,
+    FileTooLarge,
+    InvalidMetadataMapping,
+    InvalidMultipart,
+    NoFiles,
+    Refusal,
+    StatusServiceUnavailable,
+    UploadFailed,
+)
+from docintake.platform.web import ApiError, error_response
+
+ANSWERS: dict[type[Refusal], tuple[int, str]] = {
+    NoFiles: (400, "NO_FILES"),
+    BatchTooLarge: (400, "BATCH_TOO_LARGE"),
+    InvalidMetadataMapping: (400, "INVALID_METADATA_MAPPING"),
+    InvalidMultipart: (400, "INVALID_MULTIPART"),
+    BatchNotFound: (404, "BATCH_NOT_FOUND"),
+    FileTooLarge: (413, "FILE_TOO_LARGE"),
+    BacklogFull: (503, "INGESTION_BACKLOG_FULL"),
+    UploadFailed: (503, "SERVICE_UNAVAILABLE"),
+    StatusServiceUnavailable: (503, "SERVICE_UNAVAILABLE"),
+    BatchNotProjected: (503, "BATCH_NOT_READY"),
+}
+
+
+def api_error(refusal: Refusal) -> ApiError:
+    status, code = ANSWERS[type(refusal)]
+    headers = None if refusal.retry_after is None else {"Retry-After": str(refusal.retry_after)}
+    return ApiError(status, code, refusal.message, headers)
+
+
+async def _answer(_: Request, refusal: Exception) -> JSONResponse:
+    error = api_error(refusal)  # type: ignore[arg-type]  # registered for Refusal only
+    return error_response(error.status, error.code, error.message, error.headers)
+
+
+def install_refusal_answers(app: FastAPI) -> None:
+    app.add_exception_handler(Refusal, _answer)

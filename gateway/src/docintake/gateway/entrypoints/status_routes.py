@@ -1,0 +1,87 @@
+"""The status routes, served by the status service and forwarded there (streams pass through).
+
+The key is checked here too, so a client is refused even while the status service is away.
+"""
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from uuid import UUID
+
+import httpx
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from docintake.contracts.api import BatchPage, BatchStatus
+from docintake.gateway.adapters.status_service import StatusService, end_to_end
+from docintake.gateway.domain.refusals import BatchNotProjected
+from docintake.gateway.entrypoints.dependencies import SettingsDep, StatusServiceDep, StoreDep, require_api_key
+from docintake.gateway.entrypoints.upload import ERRORS, INGEST
+from docintake.gateway.service_layer.status_forwarding import PROJECTION_GRACE_SECONDS, answer_about_batch
+from docintake.gateway.settings import GatewaySettings
+from docintake.platform.storage import ObjectStore
+from docintake.platform.web import BatchId
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+
+
+def streamed(upstream: httpx.Response) -> Response:
+    return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
+                             headers=end_to_end(upstream.headers), background=BackgroundTask(upstream.aclose))
+
+
+def asking(request: Request, path: str, body: bytes,
+           status_service: StatusService) -> Callable[[], Awaitable[httpx.Response]]:
+    return partial(status_service.send, request.method, path, request.query_params, request.headers, body)
+
+
+async def forwarded(request: Request, path: str, status_service: StatusService) -> Response:
+    return streamed(await asking(request, path, await request.body(), status_service)())
+
+
+async def forwarded_about_batch(request: Request, batch_id: UUID, action: str, status_service: StatusService,
+                                store: ObjectStore, settings: GatewaySettings,
+                                grace_seconds: float = PROJECTION_GRACE_SECONDS) -> Response:
+    """Forwarded; a batch stored here but not yet known there is asked about again for `grace_seconds`."""
+    ask = asking(request, f"{INGEST}/batch/{batch_id}/{action}", await request.body(), status_service)
+    return streamed(await answer_about_batch(ask, batch_id, store, settings.max_files, grace_seconds))
+
+
+@router.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
+            summary="Progress of a batch")
+async def batch_status(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
+                       store: StoreDep, settings: SettingsDep) -> Response:
+    try:
+        return await forwarded_about_batch(request, batch_id, "status", status_service, store, settings,
+                                           grace_seconds=2)
+    except BatchNotProjected as unprojected:  # accepted, so all its documents are pending
+        status = BatchStatus(batch_id=batch_id, status="in_progress", total_documents=unprojected.stored_documents,
+                             processed_count=0, failed_count=0, pending_count=unprojected.stored_documents)
+        return JSONResponse(status.model_dump(mode="json"))
+
+
+@router.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
+            summary="Live progress of a batch as Server-Sent Events, closing at its end")
+async def batch_events(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
+                       store: StoreDep, settings: SettingsDep) -> Response:
+    return await forwarded_about_batch(request, batch_id, "events", status_service, store, settings,
+                                       grace_seconds=60)
+
+
+@router.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
+             summary="Cancel the documents of a batch that have not finished")
+async def cancel_batch(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
+                       store: StoreDep, settings: SettingsDep) -> Response:
+    return await forwarded_about_batch(request, batch_id, "cancel", status_service, store, settings)
+
+
+@router.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
+             summary="Queue a batch's failed documents again")
+async def retry_batch(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
+                      store: StoreDep, settings: SettingsDep) -> Response:
+    return await forwarded_about_batch(request, batch_id, "retry", status_service, store, settings)
+
+
+@router.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")
+async def list_batches(request: Request, status_service: StatusServiceDep) -> Response:
+    return await forwarded(request, f"{INGEST}/batches", status_service)

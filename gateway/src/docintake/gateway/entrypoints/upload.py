@@ -1,0 +1,91 @@
+"""The upload route, and the page that uses it."""
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from docintake.contracts.api import BatchAccepted, ErrorBody
+from docintake.gateway.adapters.multipart import MultipartReader, boundary_of
+from docintake.gateway.domain.answers import Answer
+from docintake.gateway.domain.refusals import Refusal
+from docintake.gateway.entrypoints import metrics
+from docintake.gateway.entrypoints.dependencies import (
+    AnswersDep,
+    ApiKey,
+    PublishDep,
+    SettingsDep,
+    StatusServiceDep,
+    StoreDep,
+)
+from docintake.gateway.entrypoints.refusal_answers import api_error
+from docintake.gateway.service_layer import idempotency
+from docintake.gateway.service_layer.accept_batch import accept_batch
+from docintake.gateway.service_layer.admission import admit
+
+INGEST = "/api/v1/documents/ingest"
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 503)}
+UPLOAD_PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
+
+router = APIRouter()
+
+MULTIPART_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "metadata_mapping": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(f"{INGEST}/batch", status_code=202, response_model=BatchAccepted, responses=ERRORS,
+             summary="Upload up to 100 documents, with an optional CSV or JSON metadata mapping",
+             openapi_extra=MULTIPART_BODY)
+async def ingest_batch(
+    request: Request,
+    api_key: ApiKey,
+    settings: SettingsDep,
+    store: StoreDep,
+    answers: AnswersDep,
+    status_service: StatusServiceDep,
+    publish: PublishDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    started = time.perf_counter()
+    replayed = await idempotency.recall(answers, api_key, idempotency_key)
+    if replayed is not None:
+        return JSONResponse(replayed.body, status_code=replayed.status, headers={"Idempotent-Replayed": "true"})
+    try:
+        boundary = boundary_of(request.headers.get("content-type"))
+        await admit(status_service, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
+        accepted = await accept_batch(MultipartReader(request.stream(), boundary).parts(), store, publish,
+                                      settings.batch_limits)
+    except Refusal as refusal:
+        error = api_error(refusal)
+        metrics.BATCHES.labels(error.code).inc()
+        await idempotency.remember(answers, api_key, idempotency_key, Answer(error.status, error.body()))
+        raise error from None
+    body = accepted.answer().model_dump(mode="json")
+    await idempotency.remember(answers, api_key, idempotency_key, Answer(202, body))
+    metrics.BATCHES.labels("accepted").inc()
+    metrics.DOCUMENTS.inc(accepted.total_documents)
+    metrics.BYTES.inc(accepted.total_bytes)
+    metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
+    return JSONResponse(body, status_code=202)
+
+
+@router.get("/", include_in_schema=False)
+async def upload_page() -> HTMLResponse:
+    return HTMLResponse(UPLOAD_PAGE)

@@ -1,0 +1,73 @@
+"""What the use cases need from the world outside, as the adapters provide it."""
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+from docintake.contracts.api import PendingBytes
+from docintake.contracts.events import Event
+from docintake.gateway.domain.answers import Answer
+
+Publish = Callable[[list[Event]], Awaitable[None]]
+
+
+class Part(Protocol):
+    """One part of a multipart body, read as it streams in."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    async def read(self, limit: int) -> bytes: ...
+
+    async def discard(self) -> int: ...
+
+
+class Stored(Protocol):
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+class UploadStore(Protocol):
+    """Where uploaded documents go (raises docintake.platform.errors.ObjectTooLarge past max_bytes)."""
+
+    bucket: str
+
+    async def put_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str,
+                         metadata: dict[str, str], max_bytes: int) -> Stored: ...
+
+    async def remove(self, keys: list[str]) -> None: ...
+
+
+class ObjectKeys(Protocol):
+    async def keys(self, prefix: str, limit: int | None = None) -> list[str]: ...
+
+
+class PendingSource(Protocol):
+    """The bytes accepted but not yet ingested, across every gateway (raises StatusServiceUnavailable)."""
+
+    async def pending(self) -> PendingBytes: ...
+
+
+class AnswerStore(Protocol):
+    async def get(self, api_key: str, idempotency_key: str) -> Answer | None: ...
+
+    async def put(self, api_key: str, idempotency_key: str, answer: Answer) -> None: ...
+
+
+class Upstream(Protocol):
+    """A response of the status service, still open."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    async def aclose(self) -> None: ...
