@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
 
-from docintake.ingestor.parsing.errors import CORRUPT_FILE, PARSE_TIMEOUT, IngestError
-from docintake.ingestor.parsing.model import ParsedDocument
-from docintake.ingestor.parsing.parsers import parse_file
+from docintake.ingestor.adapters.parsers.formats import parse_file
+from docintake.ingestor.domain.document import ParsedDocument
+from docintake.ingestor.domain.failures import CORRUPT_FILE, PARSE_TIMEOUT, IngestError
 
 ROOT = Path(__file__).resolve().parent.parent
 

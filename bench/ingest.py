@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.native.services import ServiceProcess  # noqa: E402
 from docintake.contracts.metadata import DocumentMetadata  # noqa: E402
-from docintake.ingestor.graph import KnowledgeGraph  # noqa: E402
-from docintake.ingestor.parsing.chunking import chunk_sections  # noqa: E402
-from docintake.ingestor.parsing.parsers import parse_file  # noqa: E402
+from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph  # noqa: E402
+from docintake.ingestor.adapters.parsers.formats import parse_file  # noqa: E402
+from docintake.ingestor.domain.chunking import chunk_sections  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
 from docintake.platform.graphdb import open_driver  # noqa: E402
 from docintake.platform.messaging import declare_topology, make_broker, publish_all  # noqa: E402

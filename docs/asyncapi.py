@@ -13,7 +13,7 @@ from pathlib import Path
 from faststream.specification import AsyncAPI
 
 from docintake.contracts.events import ALL_EVENTS
-from docintake.ingestor.app import create_app as create_ingestor
+from docintake.ingestor.entrypoints.subscribers import broker as ingestor
 from docintake.platform.messaging import make_broker
 from docintake.platform.topology import EVENTS_EXCHANGE
 from docintake.status.consumer import subscribe_projection
@@ -29,7 +29,6 @@ PUBLISHED_BY = {
 
 
 def specification() -> dict:
-    _, ingestor = create_ingestor()
     status = make_broker("amqp://guest:guest@localhost:5672/")
     subscribe_projection(status, None, None, None)
     published = make_broker("amqp://guest:guest@localhost:5672/")

@@ -37,7 +37,8 @@ async def graph_of(graph, sha256: str) -> dict:
         WITH d, chunks, count(b) AS links
         OPTIONAL MATCH (d)-[:AUTHORED_BY]->(author:Author)
         OPTIONAL MATCH (d)-[:TAGGED]->(tag:Tag)
-        RETURN d {.*} AS document, chunks, links, collect(DISTINCT author.name) AS authors, collect(DISTINCT tag.name) AS tags
+        RETURN d {.*} AS document, chunks, links,
+               collect(DISTINCT author.name) AS authors, collect(DISTINCT tag.name) AS tags
         """,
         sha256=sha256,
     )

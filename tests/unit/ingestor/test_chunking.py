@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docintake.ingestor.parsing.chunking import Chunk, chunk_sections, spans
-from docintake.ingestor.parsing.model import Section
+from docintake.ingestor.domain.chunking import chunk_sections, spans
+from docintake.ingestor.domain.document import Chunk, Section
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
@@ -60,7 +60,7 @@ def test_consecutive_chunks_overlap_starting_on_a_word():
     chunks = chunk_sections([Section(text)], size=200, overlap=40)
 
     assert len(chunks) == len(found) > 5
-    for (start, end), (next_start, _), before, after in zip(found, found[1:], chunks, chunks[1:]):
+    for (_start, end), (next_start, _), before, after in zip(found, found[1:], chunks, chunks[1:], strict=False):
         shared = text[next_start:end]
         assert 0 < len(shared) <= 40
         assert text[next_start - 1] == " "
@@ -112,7 +112,7 @@ def test_chunks_together_cover_the_whole_text(text, size, data):
     for start, end in found:
         assert 0 < end - start <= size
         assert text[start:end] == text[start:end].strip()
-    for (start, end), (next_start, next_end) in zip(found, found[1:]):
+    for (start, end), (next_start, next_end) in zip(found, found[1:], strict=False):
         assert start < next_start and end < next_end
         assert end - next_start <= overlap
         assert text[end:next_start].strip() == ""  # between chunks, only blank space is left out

@@ -5,7 +5,7 @@ import urllib.request
 
 from structlog.testing import capture_logs
 
-from docintake.ingestor import metrics
+from docintake.ingestor.entrypoints import metrics
 from tests.support.http import free_port
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from docintake.ingestor.parser_pool import ParserPool
-from docintake.ingestor.parsing import errors
-from docintake.ingestor.parsing.errors import IngestError
-from docintake.ingestor.parsing.model import ParsedDocument, Section
+from docintake.ingestor.adapters.parser_pool import ParserPool
+from docintake.ingestor.domain import failures
+from docintake.ingestor.domain.document import ParsedDocument, Section
+from docintake.ingestor.domain.failures import IngestError
 
 
 def scripted(path: Path, filename_hint: str, max_expanded_bytes: int) -> ParsedDocument:
@@ -48,7 +48,7 @@ async def test_a_worker_that_dies_fails_its_document_as_parser_crashed(pool, fil
     with pytest.raises(IngestError) as caught:
         await pool.parse(file("die"), "any.pdf")
 
-    assert caught.value.code == errors.PARSER_CRASHED
+    assert caught.value.code == failures.PARSER_CRASHED
     assert "exited with code 3" in caught.value.message
 
 

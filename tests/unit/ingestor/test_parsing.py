@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from pebble import ProcessPool
 
-from docintake.ingestor.parsing import errors
-from docintake.ingestor.parsing.detect import detect_type
-from docintake.ingestor.parsing.errors import IngestError
-from docintake.ingestor.parsing.model import ParsedDocument, Section
-from docintake.ingestor.parsing.parsers import parse_file
-from docintake.ingestor.parsing.text import decode_text, tidy
+from docintake.ingestor.adapters.parsers.detect import detect_type
+from docintake.ingestor.adapters.parsers.formats import parse_file
+from docintake.ingestor.adapters.parsers.text import decode_text, tidy
+from docintake.ingestor.domain import failures
+from docintake.ingestor.domain.document import ParsedDocument, Section
+from docintake.ingestor.domain.failures import IngestError
 from tests.support import documents
 
 
@@ -72,21 +72,21 @@ def test_a_text_that_mentions_the_pdf_header_is_still_text(write):
 def test_password_protected_pdf_is_reported_as_encrypted(write):
     error = failure(write, "secret.pdf", documents.encrypted_pdf())
 
-    assert error.code == errors.ENCRYPTED
+    assert error.code == failures.ENCRYPTED
     assert "password" in error.message
 
 
 def test_truncated_pdf_is_reported_as_corrupt(write):
     error = failure(write, "cut.pdf", documents.truncated_pdf())
 
-    assert error.code == errors.CORRUPT_FILE
+    assert error.code == failures.CORRUPT_FILE
     assert "PDF" in error.message
 
 
 def test_pdf_of_images_only_has_no_text(write):
     error = failure(write, "scan.pdf", documents.image_pdf())
 
-    assert error.code == errors.NO_TEXT
+    assert error.code == failures.NO_TEXT
     assert "OCR" in error.message
 
 
@@ -273,11 +273,11 @@ def test_decode_text_handles_utf32_and_bomless_utf16():
 def test_empty_file(write):
     error = failure(write, "empty.pdf", documents.empty())
 
-    assert (error.code, error.message) == (errors.EMPTY_FILE, "The file is empty")
+    assert (error.code, error.message) == (failures.EMPTY_FILE, "The file is empty")
 
 
 def test_whitespace_only_text_has_no_text(write):
-    assert failure(write, "blank.txt", b" \n\t\n").code == errors.NO_TEXT
+    assert failure(write, "blank.txt", b" \n\t\n").code == failures.NO_TEXT
 
 
 @pytest.mark.parametrize(
@@ -293,14 +293,14 @@ def test_whitespace_only_text_has_no_text(write):
 def test_unsupported_formats_are_named(write, data, named):
     error = failure(write, "upload.docx", data)
 
-    assert error.code == errors.UNSUPPORTED_FORMAT
+    assert error.code == failures.UNSUPPORTED_FORMAT
     assert named in error.message
 
 
 def test_password_protected_office_document_is_reported_as_encrypted(write):
     error = failure(write, "salaries.xlsx", documents.encrypted_office())
 
-    assert error.code == errors.ENCRYPTED
+    assert error.code == failures.ENCRYPTED
     assert "password" in error.message
 
 
@@ -311,7 +311,7 @@ def test_zip_bomb_is_refused_quickly(write):
     with pytest.raises(IngestError) as caught:
         parse_file(path, "bomb.docx")
 
-    assert caught.value.code == errors.ARCHIVE_TOO_LARGE
+    assert caught.value.code == failures.ARCHIVE_TOO_LARGE
     assert "256 MiB" in caught.value.message
     assert time.perf_counter() - started < 1
 
@@ -319,7 +319,7 @@ def test_zip_bomb_is_refused_quickly(write):
 def test_absurd_compression_ratio_is_refused_below_the_size_limit(write):
     error = failure(write, "small-bomb.docx", documents.zip_bomb(20 * documents.MiB))
 
-    assert error.code == errors.ARCHIVE_TOO_LARGE
+    assert error.code == failures.ARCHIVE_TOO_LARGE
 
 
 def test_expansion_limit_is_configurable(write):
@@ -327,20 +327,20 @@ def test_expansion_limit_is_configurable(write):
 
     error = failure(write, "tiny-limit.docx", data, max_expanded_bytes=1000)
 
-    assert error.code == errors.ARCHIVE_TOO_LARGE
+    assert error.code == failures.ARCHIVE_TOO_LARGE
 
 
 def test_zip_that_is_not_office_is_unsupported(write):
     error = failure(write, "bundle.docx", _zip({"notes.txt": b"hello"}))
 
-    assert error.code == errors.UNSUPPORTED_FORMAT
+    assert error.code == failures.UNSUPPORTED_FORMAT
     assert "ZIP archive" in error.message
 
 
 def test_unreadable_zip_is_corrupt(write):
     data = documents.docx([("Heading", ["Body"])])
 
-    assert failure(write, "cut.docx", data[: len(data) // 2]).code == errors.CORRUPT_FILE
+    assert failure(write, "cut.docx", data[: len(data) // 2]).code == failures.CORRUPT_FILE
 
 
 def test_library_failures_become_readable_corrupt_file_errors(write):
@@ -348,7 +348,7 @@ def test_library_failures_become_readable_corrupt_file_errors(write):
 
     error = failure(write, "odd.docx", data)
 
-    assert error.code == errors.CORRUPT_FILE
+    assert error.code == failures.CORRUPT_FILE
     assert error.message == "The Word document could not be read; the file may be damaged or incomplete"
 
 
@@ -361,10 +361,10 @@ def test_detect_type_uses_the_filename_only_to_tell_text_kinds_apart(write):
 
 
 def test_errors_and_documents_survive_pickling():
-    error = pickle.loads(pickle.dumps(IngestError(errors.NO_TEXT, "nothing", retryable=True)))
+    error = pickle.loads(pickle.dumps(IngestError(failures.NO_TEXT, "nothing", retryable=True)))
     document = ParsedDocument("text", (Section("a", 1, "h"),), 1)
 
-    assert (error.code, str(error), error.retryable) == (errors.NO_TEXT, "nothing", True)
+    assert (error.code, str(error), error.retryable) == (failures.NO_TEXT, "nothing", True)
     assert pickle.loads(pickle.dumps(document)) == document
     assert document.characters == 1
 
@@ -378,7 +378,7 @@ def test_parse_file_runs_in_a_process_pool(write):
             pool.schedule(parse_file, args=(bad, "b.pdf")).result(timeout=60)
 
     assert parsed.sections[0].text == "From the pool"
-    assert caught.value.code == errors.CORRUPT_FILE
+    assert caught.value.code == failures.CORRUPT_FILE
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

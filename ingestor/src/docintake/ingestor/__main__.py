@@ -2,7 +2,7 @@
 
 import asyncio
 
-from docintake.ingestor.app import create_app
+from docintake.ingestor.bootstrap import build_app
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.logging import configure_logging
 
@@ -10,8 +10,7 @@ from docintake.platform.logging import configure_logging
 def main() -> None:
     settings = IngestorSettings()
     configure_logging("ingestor", settings.log_level)
-    app, _ = create_app(settings)
-    asyncio.run(app.run())
+    asyncio.run(build_app(settings).run())
 
 
 if __name__ == "__main__":

@@ -2,9 +2,8 @@
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from docintake.ingestor.parsing.model import Section
+from docintake.ingestor.domain.document import Chunk, Section
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*(?=\s)")
@@ -14,14 +13,6 @@ _SPACE = re.compile(r"\s")
 _BOUNDARIES = (_PARAGRAPH_BREAK, _SENTENCE_END, _LINE_BREAK, _SPACE)
 _NOT_SPACE = re.compile(r"\S")
 _WORD_START = re.compile(r"(?<=\s)\S")
-
-
-@dataclass(frozen=True)
-class Chunk:
-    index: int
-    text: str
-    page: int | None
-    heading: str | None
 
 
 def chunk_sections(sections: Iterable[Section], size: int = 1000, overlap: int = 150) -> list[Chunk]:

@@ -1,4 +1,4 @@
-"""What parsing produces: a document as an ordered run of text sections."""
+"""The document model: a parsed document as an ordered run of text sections, and the chunks cut from them."""
 
 from dataclasses import dataclass
 
@@ -23,3 +23,13 @@ class ParsedDocument:
     @property
     def characters(self) -> int:
         return sum(len(section.text) for section in self.sections)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one section, numbered over the whole document; what the knowledge graph stores and links."""
+
+    index: int
+    text: str
+    page: int | None
+    heading: str | None

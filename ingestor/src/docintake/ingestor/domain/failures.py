@@ -1,5 +1,6 @@
 """Why a document could not be ingested, in words a knowledge-base administrator understands."""
 
+# The file itself
 UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
 ENCRYPTED = "ENCRYPTED"
 CORRUPT_FILE = "CORRUPT_FILE"
@@ -8,6 +9,15 @@ EMPTY_FILE = "EMPTY_FILE"
 ARCHIVE_TOO_LARGE = "ARCHIVE_TOO_LARGE"
 PARSE_TIMEOUT = "PARSE_TIMEOUT"
 PARSER_CRASHED = "PARSER_CRASHED"
+# Its metadata, its upload, its place in the graph
+METADATA_INVALID = "METADATA_INVALID"
+OBJECT_MISSING = "OBJECT_MISSING"
+GRAPH_WRITE_FAILED = "GRAPH_WRITE_FAILED"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+# A server out of reach: worth another try later
+STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
+GRAPH_UNAVAILABLE = "GRAPH_UNAVAILABLE"
+BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE"
 
 
 class IngestError(Exception):
@@ -22,3 +32,12 @@ class IngestError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TransientFailure(Exception):
+    """Worth another try later: a server was unreachable. `code` says which."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

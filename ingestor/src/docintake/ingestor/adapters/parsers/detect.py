@@ -4,7 +4,8 @@ import re
 import zipfile
 from pathlib import Path, PurePath
 
-from docintake.ingestor.parsing.errors import (
+from docintake.ingestor.adapters.parsers.text import bom_encoding, bomless_utf16
+from docintake.ingestor.domain.failures import (
     ARCHIVE_TOO_LARGE,
     CORRUPT_FILE,
     EMPTY_FILE,
@@ -12,7 +13,6 @@ from docintake.ingestor.parsing.errors import (
     UNSUPPORTED_FORMAT,
     IngestError,
 )
-from docintake.ingestor.parsing.text import bom_encoding, bomless_utf16
 
 MiB = 1024 * 1024
 _HEAD = 8192
@@ -174,7 +174,7 @@ def _looks_like_mail(sample: str, extension: str) -> bool:
     lines = sample.lstrip("\r\n").split("\n")[:-1]  # the last line may be cut short
     if lines and lines[0].startswith("From "):  # an mbox separator
         lines = lines[1:]
-    names = []
+    names: list[str] = []
     for line in lines:
         if not line.strip():
             break

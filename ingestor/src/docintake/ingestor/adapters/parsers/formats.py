@@ -21,10 +21,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from pptx.shapes.group import GroupShape
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from docintake.ingestor.parsing.detect import MiB, detect_type
-from docintake.ingestor.parsing.errors import CORRUPT_FILE, ENCRYPTED, NO_TEXT, IngestError
-from docintake.ingestor.parsing.model import ParsedDocument, Section
-from docintake.ingestor.parsing.text import (
+from docintake.ingestor.adapters.parsers.detect import MiB, detect_type
+from docintake.ingestor.adapters.parsers.text import (
     bom_encoding,
     bomless_utf16,
     codec_name,
@@ -32,6 +30,8 @@ from docintake.ingestor.parsing.text import (
     decode_text,
     tidy,
 )
+from docintake.ingestor.domain.document import ParsedDocument, Section
+from docintake.ingestor.domain.failures import CORRUPT_FILE, ENCRYPTED, NO_TEXT, IngestError
 
 # a parser returns the document's sections and its page count, or None where the format has no pages
 Extracted = tuple[list[Section], int | None]
@@ -353,7 +353,9 @@ def html_sections(markup: str) -> list[Section]:
     title = tree.css_first("title")
     sections = _Sections(_SPACES.sub(" ", title.text()).strip() if title is not None else None)
     previous = None
-    for block, text in _html_blocks(tree.body or tree.root):
+    root = tree.body or tree.root
+    assert root is not None, "lexbor parses any markup into a tree"
+    for block, text in _html_blocks(root):
         if not text.strip():
             continue
         if block.tag in _HEADINGS:
@@ -399,6 +401,8 @@ def _same_row(previous: LexborNode | None, current: LexborNode) -> bool:
         previous is not None
         and previous.tag in _CELLS
         and current.tag in _CELLS
+        and previous.parent is not None
+        and current.parent is not None
         and previous.parent.mem_id == current.parent.mem_id
     )
 
@@ -432,7 +436,8 @@ def _mail_body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    content = decode_declared(part.get_payload(decode=True) or b"", part.get_content_charset())
+    payload = part.get_payload(decode=True)  # bytes, or None for a part without a body
+    content = decode_declared(payload if isinstance(payload, bytes) else b"", part.get_content_charset())
     if part.get_content_subtype() == "html":
         return "\n\n".join(section.text for section in html_sections(content))
     return content

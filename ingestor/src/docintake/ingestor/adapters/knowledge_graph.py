@@ -1,4 +1,7 @@
-"""The Neo4j knowledge graph: documents keyed by content, their chunks, and the metadata that links them."""
+"""The Neo4j knowledge graph: documents keyed by content, their chunks, and the metadata that links them.
+
+Every call of the driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused.
+"""
 
 import math
 import time
@@ -8,8 +11,8 @@ from neo4j import AsyncDriver
 
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
-from docintake.ingestor.parsing.chunking import Chunk
-from docintake.ingestor.parsing.model import ParsedDocument
+from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.platform.graphdb import graph_errors
 
 SCHEMA = (
     "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
@@ -98,7 +101,8 @@ class KnowledgeGraph:
 
     async def ensure_schema(self) -> None:
         for statement in SCHEMA:
-            await self.driver.execute_query(statement, database_=self.database)
+            async with graph_errors():
+                await self.driver.execute_query(statement, database_=self.database)
 
     async def write_document(
         self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
@@ -117,15 +121,16 @@ class KnowledgeGraph:
             "tags": metadata.tags,
             "categories": [metadata.category] if metadata.category else [],
         }
-
-        await self.driver.execute_query(WRITE_DOCUMENT, parameters, database_=self.database)
+        async with graph_errors():
+            await self.driver.execute_query(WRITE_DOCUMENT, parameters, database_=self.database)
 
     async def mark_cancelled(self, batch_id: str) -> None:
         self._cancelled.add(batch_id)
-        await self.driver.execute_query(
-            "MERGE (b:CancelledBatch {batch_id: $batch_id}) ON CREATE SET b.at = datetime()",
-            batch_id=batch_id, database_=self.database,
-        )
+        async with graph_errors():
+            await self.driver.execute_query(
+                "MERGE (b:CancelledBatch {batch_id: $batch_id}) ON CREATE SET b.at = datetime()",
+                batch_id=batch_id, database_=self.database,
+            )
 
     async def is_cancelled(self, batch_id: str) -> bool:
         if batch_id in self._cancelled:
@@ -133,10 +138,11 @@ class KnowledgeGraph:
         now = time.monotonic()
         if now - self._not_cancelled_at.get(batch_id, -math.inf) < self.cancellation_max_age_seconds:
             return False
-        records, _, _ = await self.driver.execute_query(
-            "MATCH (b:CancelledBatch {batch_id: $batch_id}) RETURN count(b) > 0 AS cancelled",
-            batch_id=batch_id, database_=self.database,
-        )
+        async with graph_errors():
+            records, _, _ = await self.driver.execute_query(
+                "MATCH (b:CancelledBatch {batch_id: $batch_id}) RETURN count(b) > 0 AS cancelled",
+                batch_id=batch_id, database_=self.database,
+            )
         if records[0]["cancelled"]:
             self._cancelled.add(batch_id)
             return True

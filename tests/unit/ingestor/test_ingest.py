@@ -1,28 +1,30 @@
-"""ingest_document against small fakes of object storage, the knowledge graph and the parser pool."""
+"""ingest_document against small fakes of object storage, the knowledge graph and the parser pool.
+
+The fakes fail as the real adapters do: with the project's errors (docintake.platform.errors).
+"""
 
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from neo4j.exceptions import Neo4jError, ServiceUnavailable
 from structlog.testing import capture_logs
 
 from docintake.contracts.events import DocumentFailed, DocumentIngested, DocumentQueued, DocumentQueuedData
-from docintake.ingestor.parsing import errors
-from docintake.ingestor.parsing.errors import IngestError
-from docintake.ingestor.parsing.model import ParsedDocument, Section
-from docintake.ingestor.service import (
+from docintake.ingestor.domain import failures
+from docintake.ingestor.domain.document import ParsedDocument, Section
+from docintake.ingestor.domain.failures import (
     GRAPH_UNAVAILABLE,
     GRAPH_WRITE_FAILED,
     INTERNAL_ERROR,
     METADATA_INVALID,
     OBJECT_MISSING,
     STORAGE_UNAVAILABLE,
-    Dependencies,
+    IngestError,
     TransientFailure,
-    ingest_document,
 )
-from docintake.platform.storage import ObjectMissing
+from docintake.ingestor.service_layer.ingest import ingest_document
+from docintake.ingestor.service_layer.ports import Dependencies
+from docintake.platform.errors import GraphRefused, GraphUnavailable, ObjectMissing, StorageUnavailable
 from tests.support.events import document_ref
 
 CONTENT = b"the uploaded bytes"
@@ -110,20 +112,20 @@ async def test_invalid_metadata_fails_the_document_before_it_is_fetched(deps):
 
 
 async def test_a_file_the_parser_cannot_read_fails_with_the_parsers_reason(deps):
-    deps.parse = parser(IngestError(errors.CORRUPT_FILE, "The PDF could not be read"))
+    deps.parse = parser(IngestError(failures.CORRUPT_FILE, "The PDF could not be read"))
 
     outcome = await ingest_document(queued(), deps)
 
-    assert failure_of(outcome) == (errors.CORRUPT_FILE, "The PDF could not be read")
+    assert failure_of(outcome) == (failures.CORRUPT_FILE, "The PDF could not be read")
     assert outcome.data.retryable is False and deps.graph.written == []
 
 
 async def test_a_parser_whose_process_died_fails_the_document_as_the_pool_says(deps):
-    deps.parse = parser(IngestError(errors.PARSER_CRASHED, "The parser processes stopped", retryable=True))
+    deps.parse = parser(IngestError(failures.PARSER_CRASHED, "The parser processes stopped", retryable=True))
 
     outcome = await ingest_document(queued(), deps)
 
-    assert failure_of(outcome)[0] == errors.PARSER_CRASHED and outcome.data.retryable is True
+    assert failure_of(outcome)[0] == failures.PARSER_CRASHED and outcome.data.retryable is True
 
 
 async def test_a_crashing_parser_fails_the_document_at_once_and_logs_the_traceback(deps):
@@ -139,9 +141,7 @@ async def test_a_crashing_parser_fails_the_document_at_once_and_logs_the_traceba
 
 
 async def test_a_write_the_graph_refuses_fails_the_document(deps):
-    refusal = Neo4jError._hydrate_neo4j(
-        code="Neo.ClientError.Statement.TypeError", message="Property values can only be of primitive types"
-    )
+    refusal = GraphRefused("Neo.ClientError.Statement.TypeError", "Property values can only be of primitive types")
     deps.graph = FakeGraph(failure=refusal)
 
     with capture_logs() as logs:
@@ -155,8 +155,8 @@ async def test_a_write_the_graph_refuses_fails_the_document(deps):
 @pytest.mark.parametrize(
     ("storage", "graph", "code"),
     [
-        (FakeStorage(ConnectionRefusedError("connection refused")), FakeGraph(), STORAGE_UNAVAILABLE),
-        (FakeStorage(), FakeGraph(ServiceUnavailable("no route to Neo4j")), GRAPH_UNAVAILABLE),
+        (FakeStorage(StorageUnavailable("connection refused")), FakeGraph(), STORAGE_UNAVAILABLE),
+        (FakeStorage(), FakeGraph(GraphUnavailable("no route to Neo4j")), GRAPH_UNAVAILABLE),
     ],
 )
 async def test_a_server_out_of_reach_is_a_transient_failure(deps, storage, graph, code):
@@ -201,7 +201,7 @@ async def test_a_redelivered_document_reports_its_outcome_under_the_same_event_i
     first, again = await ingest_document(event, deps), await ingest_document(event, deps)
 
     assert first.event_id == again.event_id
-    deps.parse = parser(IngestError(errors.CORRUPT_FILE, "damaged"))
+    deps.parse = parser(IngestError(failures.CORRUPT_FILE, "damaged"))
     assert (await ingest_document(event, deps)).event_id == first.event_id  # one outcome per attempt
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
 
-from docintake.ingestor.parsing.errors import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
-from docintake.ingestor.parsing.model import ParsedDocument
-from docintake.ingestor.parsing.parsers import parse_file
+from docintake.ingestor.adapters.parsers.formats import parse_file
+from docintake.ingestor.domain.document import ParsedDocument
+from docintake.ingestor.domain.failures import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
 from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,7 +46,7 @@ class ParserPool:
 
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["docintake.ingestor.parsing.parsers"])
+        context.set_forkserver_preload(["docintake.ingestor.adapters.parsers.formats"])
         return ProcessPool(max_workers=self.workers, context=context)
 
     def _working_pool(self) -> ProcessPool:

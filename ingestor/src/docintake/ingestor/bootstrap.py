@@ -1,0 +1,57 @@
+"""Build the ingestor: its settings, the adapters it uses, and the FastStream app that runs it."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from faststream import FastStream
+
+from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph
+from docintake.ingestor.adapters.parser_pool import ParserPool
+from docintake.ingestor.entrypoints import metrics
+from docintake.ingestor.entrypoints.subscribers import broker
+from docintake.ingestor.service_layer.ports import Dependencies
+from docintake.ingestor.settings import IngestorSettings
+from docintake.platform.graphdb import open_driver
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import declare_topology
+from docintake.platform.storage import ObjectStore
+
+log = get_logger(__name__)
+
+
+def build_app(settings: IngestorSettings | None = None) -> FastStream:
+    """The app consuming on the module-level broker (whose URL and prefetch come from the environment)."""
+    settings = settings or IngestorSettings()
+    driver = open_driver(settings)
+    graph = KnowledgeGraph(driver, settings.neo4j_database)
+    store = ObjectStore(settings)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes)
+        await pool.start()
+        await graph.ensure_schema()
+        await store.ensure_bucket()
+        broker.context.set_global("settings", settings)
+        broker.context.set_global("dependencies", Dependencies(
+            storage=store, graph=graph, parse=pool.parse, work_dir=settings.work_dir,
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+            required_metadata=settings.required_fields,
+        ))
+        await broker.connect()
+        await declare_topology(broker)
+        metrics_server = metrics.serve(settings.ingestor_metrics_port)
+        yield
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
+        pool.close()
+        await driver.close()
+
+    app = FastStream(broker, lifespan=lifespan, logger=log)
+
+    @app.after_startup
+    async def ready() -> None:
+        log.info("ready", workers=settings.workers, prefetch=settings.effective_prefetch)
+
+    return app

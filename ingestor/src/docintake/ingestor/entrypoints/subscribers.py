@@ -1,0 +1,158 @@
+"""The ingestor on the broker: what it consumes, what it publishes, and what it does with each message.
+
+The broker, its subscribers and its publishers are module-level, so the AsyncAPI document is
+generated from them. FastStream 0.7 takes the connection only when a broker is made, so the
+broker is made here, from the settings in the environment at import.
+
+Per message: handle it (its outcome published, then acked), retry it later (a transient failure
+below DELIVERY_LIMIT: requeued after a backoff), give up on it (at DELIVERY_LIMIT: a published
+DocumentFailed, then rejected to docintake.dead-letters), or drop it (a body no handler can read:
+rejected to docintake.dead-letters by AckPolicy.REJECT_ON_ERROR).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+from uuid import uuid4
+
+import structlog
+from faststream import AckPolicy, Context
+from faststream.exceptions import RejectMessage
+from faststream.rabbit import RabbitMessage, RabbitQueue
+from faststream.rabbit.message import RabbitMessage as ReceivedMessage
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from faststream.rabbit.publisher import RabbitPublisher
+from prometheus_client import REGISTRY
+
+from docintake.contracts.events import BatchCancelled, DocumentFailed, DocumentIngested, DocumentQueued, Event
+from docintake.contracts.topology import DELIVERY_LIMIT, INGESTOR_QUEUE_NAME
+from docintake.ingestor.domain.failures import BROKER_UNAVAILABLE, TransientFailure
+from docintake.ingestor.domain.outcomes import failed
+from docintake.ingestor.entrypoints import metrics
+from docintake.ingestor.service_layer.cancellation import cancel_batch
+from docintake.ingestor.service_layer.ingest import ingest_document
+from docintake.ingestor.service_layer.ports import Dependencies
+from docintake.ingestor.settings import IngestorSettings
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import PUBLISH_TIMEOUT_SECONDS, backoff_seconds, deliveries_so_far, make_broker
+from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_QUEUE
+
+log = get_logger(__name__)
+
+# Set by the bootstrap (and by tests) in the broker's context before the first message.
+Deps = Annotated[Dependencies, Context("dependencies")]
+Settings = Annotated[IngestorSettings, Context("settings")]
+
+_environment = IngestorSettings()
+broker = make_broker(_environment.rabbitmq_url, prefetch=_environment.effective_prefetch)
+broker.add_middleware(RabbitPrometheusMiddleware(registry=REGISTRY, app_name="docintake-ingestor"))
+
+
+def _outcome_publisher(event: type[Event]) -> RabbitPublisher:
+    return broker.publisher(
+        exchange=EVENTS_EXCHANGE, routing_key=event.routing_key, mandatory=True, persist=True,
+        timeout=PUBLISH_TIMEOUT_SECONDS, content_type="application/json", schema=event,
+        title=f"{event.routing_key}:publish", description=f"{event.__name__}, published by the ingestor",
+    )
+
+
+document_ingested = _outcome_publisher(DocumentIngested)
+document_failed = _outcome_publisher(DocumentFailed)
+OUTCOME_PUBLISHERS = {DocumentIngested.routing_key: document_ingested, DocumentFailed.routing_key: document_failed}
+
+
+async def announce(outcome: Event) -> None:
+    """Publish the outcome; returns once the broker confirmed it."""
+    await OUTCOME_PUBLISHERS[outcome.routing_key].publish(
+        outcome.to_json(), message_id=str(outcome.event_id), message_type=outcome.event_type,
+    )
+
+
+def carrying(event: type[Event]) -> Callable[[ReceivedMessage], Awaitable[bool]]:
+    """A filter for the messages whose body is an `event` (the envelope's event_type says so)."""
+    event_type = event.model_fields["event_type"].default
+
+    async def is_carrying(message: ReceivedMessage) -> bool:
+        body = await message.decode()
+        return isinstance(body, dict) and body.get("event_type") == event_type
+
+    is_carrying.__name__ = f"carrying_{event.__name__}"
+    return is_carrying
+
+
+# A body that no filter below accepts is rejected (AckPolicy.REJECT_ON_ERROR): to docintake.dead-letters.
+work_queue = broker.subscriber(
+    INGESTOR_QUEUE, EVENTS_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
+    title="docintake.ingestor", description="Queued documents and cancelled batches",
+)
+
+
+@work_queue(filter=carrying(DocumentQueued))
+async def on_document_queued(event: DocumentQueued, message: RabbitMessage, dependencies: Deps,
+                             settings: Settings) -> None:
+    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id)):
+        delivery = deliveries_so_far(message) + 1
+        try:
+            await handle_document(event, dependencies)
+        except TransientFailure as exc:
+            await retry_later_or_give_up(event, exc, delivery, settings.retry_backoff_max_seconds)
+
+
+@work_queue(filter=carrying(BatchCancelled))
+async def on_batch_cancelled(event: BatchCancelled, dependencies: Deps) -> None:
+    """Mostly done by on_cancellation already; not if no ingestor ran when the batch was cancelled."""
+    await cancel_batch(event, dependencies.graph)
+
+
+def cancellation_queue() -> RabbitQueue:
+    """This process's own queue of cancelled batches, gone with its connection.
+
+    The work queue delivers a cancellation only behind the batch's own queued documents;
+    this one delivers it at once, so those documents are skipped rather than ingested.
+    """
+    return RabbitQueue(
+        f"{INGESTOR_QUEUE_NAME}.cancellations.{uuid4()}", exclusive=True, auto_delete=True,
+        routing_key=BatchCancelled.routing_key,
+    )
+
+
+# Left out of the AsyncAPI document: a queue with a random name is no contract. Acked on arrival:
+# the work queue's copy of the event is the one that must not be lost.
+@broker.subscriber(cancellation_queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.ACK_FIRST, include_in_schema=False)
+async def on_cancellation(event: BatchCancelled, dependencies: Deps) -> None:
+    await cancel_batch(event, dependencies.graph)
+
+
+async def handle_document(event: DocumentQueued, dependencies: Dependencies) -> None:
+    """Ingest the document and publish its outcome; raises TransientFailure for a later retry."""
+    outcome = await ingest_document(event, dependencies)
+    if outcome is None:
+        metrics.DOCUMENTS.labels("skipped").inc()
+        return
+    try:
+        await announce(outcome)
+    except Exception as exc:  # noqa: BLE001 - whatever the broker client raised, the outcome is not out
+        # redone later: the same event id, the same graph
+        raise TransientFailure(BROKER_UNAVAILABLE, f"Message broker did not confirm the outcome: {exc!r}") from exc
+    if isinstance(outcome, DocumentFailed):
+        metrics.DOCUMENTS.labels("failed").inc()
+        log.info("document failed", error_code=outcome.data.error_code, error=outcome.data.message)
+    else:
+        metrics.DOCUMENTS.labels("ingested").inc()
+
+
+async def retry_later_or_give_up(event: DocumentQueued, exc: TransientFailure, delivery: int,
+                                 backoff_max_seconds: float) -> None:
+    """Always raises RejectMessage: requeued below DELIVERY_LIMIT, else dead-lettered once DocumentFailed is out."""
+    if delivery < DELIVERY_LIMIT:
+        delay = backoff_seconds(delivery, backoff_max_seconds)
+        log.warning("transient failure; will retry", error=exc.message, delivery=delivery, retry_in=delay)
+        metrics.RETRIES.labels(exc.code).inc()
+        await asyncio.sleep(delay)
+        raise RejectMessage(requeue=True) from None
+    log.error("giving up after repeated transient failures", error=exc.message, delivery=delivery)
+    await announce(failed(
+        event, exc.code, f"{exc.message} (gave up after {delivery} attempts)", retryable=True, attempts=delivery,
+    ))
+    metrics.DOCUMENTS.labels("failed").inc()
+    raise RejectMessage(requeue=False) from None  # to docintake.dead-letters

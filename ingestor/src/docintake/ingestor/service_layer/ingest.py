@@ -1,0 +1,101 @@
+"""Ingest one queued document: validate, fetch, parse, chunk, write, and say how it went."""
+
+import tempfile
+import time
+from pathlib import Path
+
+from docintake.contracts.events import DocumentQueued, Event, Timings
+from docintake.ingestor.domain.chunking import chunk_sections
+from docintake.ingestor.domain.failures import (
+    GRAPH_UNAVAILABLE,
+    GRAPH_WRITE_FAILED,
+    INTERNAL_ERROR,
+    OBJECT_MISSING,
+    STORAGE_UNAVAILABLE,
+    IngestError,
+    TransientFailure,
+)
+from docintake.ingestor.domain.metadata import validated_metadata
+from docintake.ingestor.domain.outcomes import failed, ingested
+from docintake.ingestor.service_layer.ports import Dependencies, Graph
+from docintake.platform.errors import GraphRefused, GraphUnavailable, ObjectMissing, StorageUnavailable
+from docintake.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.started = self.lap_started = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        elapsed, self.lap_started = (now - self.lap_started) * 1000, now
+        return elapsed
+
+    def total(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+async def ingest_document(event: DocumentQueued, deps: Dependencies) -> Event | None:
+    """DocumentIngested or DocumentFailed for this document; None when its batch was cancelled.
+
+    Raises TransientFailure when a server could not be reached, so the caller can retry; anything
+    else that goes wrong fails the document at once, so its batch does not wait for it.
+    """
+    try:
+        return await _ingest(event, deps)
+    except TransientFailure:
+        raise
+    except GraphUnavailable as exc:
+        raise TransientFailure(GRAPH_UNAVAILABLE, str(exc)) from exc  # says it is Neo4j, and why
+    except IngestError as exc:
+        return failed(event, exc.code, exc.message, retryable=exc.retryable)
+    except Exception as exc:
+        log.exception("unexpected error; document failed")
+        return failed(
+            event, INTERNAL_ERROR,
+            f"The ingestor hit an unexpected error ({type(exc).__name__}: {exc}); its log has the details",
+        )
+
+
+async def _ingest(event: DocumentQueued, deps: Dependencies) -> Event | None:
+    ref = event.data.document
+    if await _cancelled(event, deps.graph):
+        return None
+    metadata = validated_metadata(ref, deps.required_metadata)
+
+    clock = Stopwatch()
+    deps.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=deps.work_dir) as scratch:
+        path = Path(scratch) / "document"
+        try:
+            await deps.storage.download(ref.key, path)
+        except ObjectMissing:
+            return failed(event, OBJECT_MISSING, "The uploaded file is no longer in storage; upload it again")
+        except StorageUnavailable as exc:
+            raise TransientFailure(STORAGE_UNAVAILABLE, str(exc)) from exc  # says it is object storage, and why
+        fetch_ms = clock.lap()
+        parsed = await deps.parse(path, ref.filename)
+    parse_ms = clock.lap()
+
+    chunks = chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
+    if await _cancelled(event, deps.graph):  # while it waited for a parser, which can take minutes
+        return None
+    try:
+        await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
+    except GraphRefused as exc:
+        log.exception("knowledge graph refused the document")
+        return failed(
+            event, GRAPH_WRITE_FAILED, f"The knowledge graph refused the document ({exc.code}): {exc.message}"
+        )
+    timings = Timings(fetch_ms=fetch_ms, parse_ms=parse_ms, write_ms=clock.lap(), total_ms=clock.total())
+    log.info("document ingested", pages=parsed.pages, chunks=len(chunks), total_ms=round(timings.total_ms, 1))
+    return ingested(event, parsed, chunks, timings)
+
+
+async def _cancelled(event: DocumentQueued, graph: Graph) -> bool:
+    if await graph.is_cancelled(str(event.batch_id)):
+        log.info("batch cancelled; document skipped")
+        return True
+    return False

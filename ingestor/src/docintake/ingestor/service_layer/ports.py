@@ -1,0 +1,47 @@
+"""What the use cases need from the outside world, and the bundle of it they are handed.
+
+The bootstrap supplies the real adapters, the unit tests small fakes. Every port raises only
+the project's errors (docintake.platform.errors) or IngestError, never a client library's.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from docintake.contracts.events import DocumentRef
+from docintake.contracts.metadata import DocumentMetadata
+from docintake.ingestor.domain.document import Chunk, ParsedDocument
+
+
+class Storage(Protocol):
+    async def download(self, key: str, path: Path) -> int:
+        """Raises ObjectMissing, or StorageUnavailable when storage cannot be reached."""
+        ...
+
+
+class Graph(Protocol):
+    """Raises GraphUnavailable when the graph cannot be reached, GraphRefused when it refuses for good."""
+
+    async def write_document(
+        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
+    ) -> None: ...
+
+    async def is_cancelled(self, batch_id: str) -> bool: ...
+
+    async def mark_cancelled(self, batch_id: str) -> None: ...
+
+
+# Reads the file at the path (the second argument is the uploaded filename); raises IngestError.
+Parse = Callable[[Path, str], Awaitable[ParsedDocument]]
+
+
+@dataclass
+class Dependencies:
+    storage: Storage
+    graph: Graph
+    parse: Parse
+    work_dir: Path
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    required_metadata: tuple[str, ...] = ()
