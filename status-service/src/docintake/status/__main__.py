@@ -1,8 +1,8 @@
-"""`docintake-status`: run the status service (projection, periodic chores and HTTP API)."""
+"""`docintake-status`: run the status service (projection, periodic sweeper and HTTP API)."""
 
 from docintake.platform.logging import configure_logging
 from docintake.platform.web import serve
-from docintake.status.app import create_app
+from docintake.status.entrypoints.fastapi_app import create_app
 from docintake.status.settings import StatusSettings
 
 

@@ -1,4 +1,4 @@
-"""How a Batch and its Items are kept as the properties of (:IngestBatch) and (:IngestItem) nodes.
+"""How a Batch and its documents are kept as the properties of (:IngestBatch) and (:IngestItem) nodes.
 
 Times are kept as seconds since the epoch: the driver turns a float around many times faster than
 its own DateTime, and every event reads back every item of its batch.
@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from docintake.contracts.events import DocumentRef
-from docintake.status.domain import Batch, Item, ItemState
+from docintake.status.domain.progress import Batch, DocumentProgress, DocumentState
 
 Properties = dict[str, Any]
 
@@ -47,11 +47,12 @@ def batch_properties(batch: Batch) -> Properties:
     }
 
 
-def item_properties(batch_id: UUID, item: Item) -> Properties:
+def item_properties(batch_id: UUID, item: DocumentProgress) -> Properties:
     return {
         "batch_id": str(batch_id),
         "attempt": item.attempt,
         "state": item.state.value,
+        "queued": item.queued,
         "filename": item.filename,
         "reported_filename": item.reported_filename,
         "ref": item.ref.model_dump_json() if item.ref is not None else None,
@@ -63,11 +64,12 @@ def item_properties(batch_id: UUID, item: Item) -> Properties:
     }
 
 
-def item_from_properties(props: Properties) -> Item:
-    return Item(
+def item_from_properties(props: Properties) -> DocumentProgress:
+    return DocumentProgress(
         document_id=UUID(props["document_id"]),
         attempt=props["attempt"],
-        state=ItemState(props["state"]),
+        state=DocumentState(props["state"]),
+        queued=props.get("queued", False),
         ref=DocumentRef.model_validate_json(props["ref"]) if props.get("ref") else None,
         reported_filename=props.get("reported_filename"),
         error=props.get("error"),
@@ -87,5 +89,5 @@ def batch_from_properties(props: Properties, items: list[Properties]) -> Batch:
         completion_round=props.get("completion_round", 0),
         completion_published=props.get("completion_published", False),
         updated_at=_native(props.get("updated_at")),
-        items={item.document_id: item for item in map(item_from_properties, items)},
+        documents={item.document_id: item for item in map(item_from_properties, items)},
     )

@@ -5,7 +5,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from docintake.contracts.api import TERMINAL_STATES, BatchStatus
-from docintake.platform.graphdb import is_transient
+from docintake.platform.errors import GraphUnavailable
 from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -19,14 +19,12 @@ def server_sent_event(name: str, rendered: bytes) -> str:
 
 async def progress_events(current_status: Callable[[], Awaitable[tuple[BatchStatus, bytes]]],
                           poll_seconds: float) -> AsyncIterator[str]:
-    last_sent: dict | None = None
+    last_sent: dict[str, object] | None = None
     last_write = time.monotonic()
     while True:
         try:
             status, rendered = await current_status()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
+        except GraphUnavailable as exc:
             log.warning("progress store unavailable; stream keeps polling", error=repr(exc))
             await asyncio.sleep(poll_seconds)
             continue

@@ -5,20 +5,20 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
 from faststream.exceptions import RejectMessage
 from faststream.message import StreamMessage
-from faststream.rabbit import RabbitBroker
 from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
 from docintake.contracts.events import ALL_EVENTS, Event, parse_event, utcnow
-from docintake.platform.graphdb import is_transient
+from docintake.platform.errors import GraphUnavailable
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import backoff_seconds
 from docintake.platform.topology import EVENTS_EXCHANGE, STATUS_QUEUE
-from docintake.status.lanes import BatchLanes
-from docintake.status.metrics import (
+from docintake.status.adapters.event_broker import broker
+from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
+from docintake.status.entrypoints.metrics import (
     DUPLICATES_SKIPPED,
     EVENT_LAG_SECONDS,
     EVENTS_APPLIED,
@@ -26,11 +26,12 @@ from docintake.status.metrics import (
     PROJECTION_SECONDS,
     STORE_RETRIES,
 )
-from docintake.status.repository import ProgressRepository
-from docintake.status.services import Clock, Outcome, Publish, apply_events
+from docintake.status.service_layer.projection import Outcome
 
 log = get_logger(__name__)
 
+# The broker's context key under which bootstrap puts the running service's per-batch grouping.
+PROJECTION = "status_projection"
 KNOWN_EVENT_TYPES = frozenset(event.model_fields["event_type"].default for event in ALL_EVENTS)
 # The longest pause between tries while the progress store is unreachable.
 STORE_RETRY_CEILING_SECONDS = 30.0
@@ -69,26 +70,32 @@ async def _raw_body(message: StreamMessage) -> bytes:
     return message.body
 
 
-def subscribe_projection(broker: RabbitBroker, repo: ProgressRepository, clock: Clock, publish: Publish) -> None:
-    lanes = BatchLanes(lambda events: apply_events(events, repo, clock, publish))
-
-    @broker.subscriber(
-        STATUS_QUEUE, EVENTS_EXCHANGE, decoder=_raw_body, ack_policy=AckPolicy.REJECT_ON_ERROR,
-        title="docintake.status:project", description="Project every batch and document event into progress records",
-    )
-    async def project(body: bytes) -> None:
-        try:
-            event = read_event(body)
-        except UnreadableMessage as exc:
-            MESSAGES_REJECTED.labels(reason="unreadable").inc()
-            log.warning("unreadable message dead-lettered", error=str(exc))
-            raise RejectMessage(requeue=False) from exc
-        except UnknownEventType as exc:
-            log.info("event type not known; ignored", event_type=exc.event_type)
-            return
-        document_id = str(event.document_id) if event.document_id else None
-        with bound_contextvars(batch_id=str(event.batch_id), document_id=document_id):
-            await _project(event, lanes.apply)
+@broker.subscriber(
+    STATUS_QUEUE, EVENTS_EXCHANGE, decoder=_raw_body, ack_policy=AckPolicy.REJECT_ON_ERROR,
+    title="docintake.status:project", description="Project every batch and document event into progress records",
+)
+async def project(body: bytes, projection: PerBatchGrouping[Outcome] = Context(PROJECTION)) -> None:
+    try:
+        event = read_event(body)
+    except UnreadableMessage as exc:
+        MESSAGES_REJECTED.labels(reason="unreadable").inc()
+        log.warning("unreadable message dead-lettered", error=str(exc))
+        raise RejectMessage(requeue=False) from exc
+    except UnknownEventType as exc:
+        log.info("event type not known; ignored", event_type=exc.event_type)
+        return
+    document_id = str(event.document_id) if event.document_id else None
+    with bound_contextvars(batch_id=str(event.batch_id), document_id=document_id):
+        started = time.perf_counter()
+        outcome = await apply_until_stored(event, projection.apply)
+        if outcome is Outcome.APPLIED:
+            PROJECTION_SECONDS.observe(time.perf_counter() - started)
+            EVENT_LAG_SECONDS.observe(max(0.0, (utcnow() - event.occurred_at).total_seconds()))
+            EVENTS_APPLIED.labels(event_type=event.event_type).inc()
+            log.debug("event applied", event_type=event.event_type, event_id=str(event.event_id))
+        elif outcome is Outcome.DUPLICATE:
+            DUPLICATES_SKIPPED.inc()
+            log.info("duplicate event skipped", event_type=event.event_type, event_id=str(event.event_id))
 
 
 async def apply_until_stored(event: Event, apply: Callable[[Event], Awaitable[Outcome]]) -> Outcome:
@@ -101,24 +108,9 @@ async def apply_until_stored(event: Event, apply: Callable[[Event], Awaitable[Ou
     while True:
         try:
             return await apply(event)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
+        except GraphUnavailable as exc:
             tries += 1
             delay = backoff_seconds(tries, STORE_RETRY_CEILING_SECONDS)
             STORE_RETRIES.inc()
             log.warning("progress store unavailable; will try again", error=repr(exc), tries=tries, retry_in=delay)
             await asyncio.sleep(delay)
-
-
-async def _project(event: Event, apply: Callable[[Event], Awaitable[Outcome]]) -> None:
-    started = time.perf_counter()
-    outcome = await apply_until_stored(event, apply)
-    if outcome is Outcome.APPLIED:
-        PROJECTION_SECONDS.observe(time.perf_counter() - started)
-        EVENT_LAG_SECONDS.observe(max(0.0, (utcnow() - event.occurred_at).total_seconds()))
-        EVENTS_APPLIED.labels(event_type=event.event_type).inc()
-        log.debug("event applied", event_type=event.event_type, event_id=str(event.event_id))
-    elif outcome is Outcome.DUPLICATE:
-        DUPLICATES_SKIPPED.inc()
-        log.info("duplicate event skipped", event_type=event.event_type, event_id=str(event.event_id))

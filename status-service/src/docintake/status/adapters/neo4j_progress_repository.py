@@ -1,4 +1,4 @@
-"""The progress store: batches and their items in Neo4j, each change one write transaction.
+"""The progress store: batches and their documents in Neo4j, each change one write transaction.
 
 Progress records live under their own labels (:IngestBatch)-[:HAS_ITEM]->(:IngestItem), and
 (:IngestEvent {event_id}) remembers which events were applied; the knowledge graph's labels are
@@ -6,28 +6,28 @@ never touched. A change locks its batch node first, so changes of one batch appl
 other while different batches proceed in parallel.
 """
 
-import base64
-import json
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
 from neo4j.exceptions import ClientError
 
 from docintake.contracts.api import TERMINAL_STATES, BatchState
-from docintake.platform.graphdb import open_driver
+from docintake.platform.graphdb import graph_errors, open_driver
 from docintake.platform.settings import Settings
-from docintake.status.domain import UNFINISHED_STATES, Batch
-from docintake.status.records import (
+from docintake.status.adapters.neo4j_progress_records import (
     Properties,
     batch_from_properties,
     batch_properties,
     item_properties,
     stored_time,
 )
+from docintake.status.domain.paging import PageMark
+from docintake.status.domain.progress import UNFINISHED_STATES, Batch
+from docintake.status.domain.refusals import BatchNotFound
+from docintake.status.service_layer.ports import Change
 
 T = TypeVar("T")
 
@@ -102,65 +102,9 @@ RETURN coalesce(sum(i.size), 0) AS bytes, count(i) AS documents
 """
 
 
-class BatchNotFound(LookupError):
-    def __init__(self, batch_id: UUID | str):
-        super().__init__(f"batch {batch_id} is not known")
-        self.batch_id = batch_id
-
-
-@dataclass(frozen=True)
-class Change(Generic[T]):
-    """A committed change: the batch as it now is, and what the change returned."""
-
-    batch: Batch
-    outcome: T
-
-
-class PageMark(NamedTuple):
-    """Where a page of the newest-first batch list ended; the next page starts after it."""
-
-    created_at: datetime
-    batch_id: UUID
-
-    def encode(self) -> str:
-        raw = json.dumps([self.created_at.isoformat(), str(self.batch_id)]).encode()
-        return base64.urlsafe_b64encode(raw).decode()
-
-    @classmethod
-    def decode(cls, cursor: str) -> "PageMark":
-        """Raises ValueError when the cursor is not one this service handed out."""
-        try:
-            created_at, batch_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            return cls(datetime.fromisoformat(created_at), UUID(batch_id))
-        except (TypeError, ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"invalid cursor {cursor!r}") from exc
-
-
-class ProgressRepository(Protocol):
-    async def get(self, batch_id: UUID) -> Batch | None: ...
-
-    async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
-                         change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
-        """Run `change` on the batch (created if new) with the events not applied before, or None if all were."""
-
-    async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
-        """Run `change` on an existing batch; raises BatchNotFound."""
-
-    async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]: ...
-
-    async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
-        """Batches with an unfinished document, or no BatchCreated, that changed no later than `cutoff`."""
-
-    async def batch_ids_awaiting_completion(self, settled_before: datetime) -> list[UUID]:
-        """Finished batches whose completion is not marked published and that settled before the time."""
-
-    async def pending_totals(self) -> tuple[int, int]:
-        """Bytes and number of accepted documents not yet finished."""
-
-    async def ping(self) -> None: ...
-
-
 class Neo4jProgressRepository:
+    """The ProgressRepository on Neo4j; the driver's errors leave as GraphUnavailable or GraphRefused."""
+
     def __init__(self, driver: AsyncDriver, database: str):
         self._driver = driver
         self._database = database
@@ -183,7 +127,8 @@ class Neo4jProgressRepository:
                     raise
 
     async def ping(self) -> None:
-        await self._driver.execute_query("RETURN 1", database_=self._database, routing_=RoutingControl.READ)
+        async with graph_errors():
+            await self._driver.execute_query("RETURN 1", database_=self._database, routing_=RoutingControl.READ)
 
     async def get(self, batch_id: UUID) -> Batch | None:
         records = await self._read(_GET, batch_id=str(batch_id))
@@ -207,7 +152,8 @@ class Neo4jProgressRepository:
         return [batch_from_properties(record["batch"], record["items"]) for record in records]
 
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
-        records = await self._read(_STALLED, cutoff=stored_time(cutoff), unfinished=[s.value for s in UNFINISHED_STATES])
+        records = await self._read(_STALLED, cutoff=stored_time(cutoff),
+                                   unfinished=[s.value for s in UNFINISHED_STATES])
         return [UUID(record["batch_id"]) for record in records]
 
     async def batch_ids_awaiting_completion(self, settled_before: datetime) -> list[UUID]:
@@ -219,10 +165,11 @@ class Neo4jProgressRepository:
         records = await self._read(_PENDING, unfinished=[s.value for s in UNFINISHED_STATES])
         return records[0]["bytes"], records[0]["documents"]
 
-    async def _read(self, query: str, **parameters: object) -> list:
-        result = await self._driver.execute_query(
-            query, parameters, database_=self._database, routing_=RoutingControl.READ
-        )
+    async def _read(self, query: str, **parameters: object) -> list[Any]:
+        async with graph_errors():
+            result = await self._driver.execute_query(
+                query, parameters, database_=self._database, routing_=RoutingControl.READ
+            )
         return result.records
 
     async def _change(self, batch_id: UUID, change: Callable[..., T], *, event_ids: Sequence[UUID] | None,
@@ -240,17 +187,17 @@ class Neo4jProgressRepository:
             if loaded is None:
                 raise BatchNotFound(batch_id)
             batch = batch_from_properties(loaded["batch"], loaded["items"])
-            items_before = {item.document_id: dict(vars(item)) for item in batch.items.values()}
+            items_before = {item.document_id: dict(vars(item)) for item in batch.documents.values()}
             outcome = change(batch, *arguments)
             changed_items = [
                 {"document_id": str(item.document_id), "properties": item_properties(batch_id, item)}
-                for item in batch.items.values()
+                for item in batch.documents.values()
                 if vars(item) != items_before.get(item.document_id)
             ]
             await _save(tx, batch, changed_items)
             return Change(batch, outcome)
 
-        async with self._driver.session(database=self._database) as session:
+        async with graph_errors(), self._driver.session(database=self._database) as session:
             return await session.execute_write(transaction)
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from docintake.contracts.api import BatchStatus, FailedDocument
-from docintake.status.domain import Batch
+from docintake.status.domain.progress import Batch
 
 
 def batch_status(batch: Batch, now: datetime) -> BatchStatus:
@@ -17,9 +17,9 @@ def batch_status(batch: Batch, now: datetime) -> BatchStatus:
         cancelled_count=counts.cancelled,
         pending_count=counts.pending,
         failed_documents=[
-            FailedDocument(document_id=item.document_id, filename=item.filename,
-                           error=item.error or "", error_code=item.error_code)
-            for item in batch.failed_items
+            FailedDocument(document_id=document.document_id, filename=document.filename,
+                           error=document.error or "", error_code=document.error_code)
+            for document in batch.failed_documents
         ],
         created_at=batch.created_at,
         estimated_completion_time=batch.estimated_completion(now),

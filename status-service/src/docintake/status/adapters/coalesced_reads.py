@@ -9,7 +9,7 @@ from typing import Any
 _KEEP_AT_MOST = 10_000  # remembered reads; past this, the expired ones are dropped
 
 
-class SharedReads:
+class CoalescedReads:
     def __init__(self, max_age_seconds: float):
         self.max_age_seconds = max_age_seconds
         self._reads: dict[Hashable, tuple[float, asyncio.Future[Any]]] = {}

@@ -3,7 +3,7 @@
 from uuid import UUID, uuid5
 
 from docintake.contracts.events import BatchCompleted, BatchCompletedData
-from docintake.status.domain import Batch
+from docintake.status.domain.progress import Batch
 
 
 def completion_event_id(batch_id: UUID, completion_round: int) -> UUID:
@@ -19,8 +19,8 @@ def completion_event_id(batch_id: UUID, completion_round: int) -> UUID:
 
 def completion_event(batch: Batch) -> BatchCompleted:
     """The completion of a finished batch; re-building it later yields the same event."""
-    completed_at = batch.completed_at
-    if completed_at is None:
+    completed_at, status = batch.completed_at, batch.status
+    if completed_at is None or status == "in_progress":
         raise ValueError(f"batch {batch.batch_id} is still in progress")
     counts = batch.counts
     return BatchCompleted(
@@ -28,7 +28,7 @@ def completion_event(batch: Batch) -> BatchCompleted:
         occurred_at=completed_at,
         batch_id=batch.batch_id,
         data=BatchCompletedData(
-            status=batch.status,
+            status=status,
             total_documents=counts.total,
             processed_count=counts.ingested,
             failed_count=counts.failed,

@@ -1,0 +1,40 @@
+"""The periodic sweep: give up on stalled documents, and publish completions nobody marked published."""
+
+import asyncio
+
+from docintake.platform.logging import get_logger
+from docintake.platform.messaging import messages_waiting
+from docintake.platform.topology import INGESTOR_QUEUE
+from docintake.status.bootstrap import Dependencies
+from docintake.status.entrypoints.metrics import DOCUMENTS_TIMED_OUT
+from docintake.status.service_layer.process_manager import publish_due_completions, sweep_stalled_documents
+
+log = get_logger(__name__)
+
+
+async def run_sweeper(dependencies: Dependencies) -> None:
+    settings = dependencies.settings
+    # A document waiting behind a backlog is not stalled: the stall clock runs only while the
+    # ingestor queue has held nothing waiting, and, after a start, only from the start.
+    idle_since = dependencies.clock()
+    while True:
+        await asyncio.sleep(settings.sweep_interval_seconds)
+        try:
+            if await _ingestion_backlog(dependencies):
+                idle_since = dependencies.clock()
+            if (dependencies.clock() - idle_since).total_seconds() >= settings.stall_timeout_seconds:
+                DOCUMENTS_TIMED_OUT.inc(await sweep_stalled_documents(
+                    dependencies.repo, dependencies.clock, dependencies.publish, settings.stall_timeout_seconds))
+            await publish_due_completions(dependencies.repo, dependencies.clock, dependencies.publish,
+                                          settle_seconds=settings.sweep_interval_seconds)
+        except Exception:  # noqa: BLE001 - a failed round must not end the sweeps; the next one retries
+            log.exception("sweep round failed")
+
+
+async def _ingestion_backlog(dependencies: Dependencies) -> bool:
+    """Whether documents wait in the ingestor queue; when the broker cannot tell, they are taken to."""
+    try:
+        return await messages_waiting(dependencies.broker, INGESTOR_QUEUE) > 0
+    except Exception as exc:  # noqa: BLE001 - not knowing must not fail documents
+        log.warning("ingestor queue depth unknown; stalled documents are not timed out this round", error=repr(exc))
+        return True
