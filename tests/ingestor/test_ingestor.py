@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -13,10 +11,10 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy.native import isolated
 from deploy.native.services import ServiceProcess
 from docintake.contracts.events import BatchCancelled
 from docintake.platform.messaging import publish, publish_all
-from tests.conftest import ROOT
 from tests.support import documents
 from tests.support.broker import listen
 from tests.support.ingest import outcomes_for, queue, stage
@@ -221,20 +219,16 @@ async def test_the_ingestor_serves_its_metrics(ingestor, broker, store, settings
     assert documents_ingested(after) == documents_ingested(before) + 1
 
 
-def servers(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "deploy" / "native" / "servers.py"), *args], check=True)
-
-
 async def test_neo4j_stopped_for_a_while_is_retried_then_ingested(ingestor, broker, store, graph, settings):
-    servers("stop", "neo4j")
+    isolated.servers("stop", "neo4j")
     try:
         async with listen(settings.rabbitmq_url, "document.*") as listener:
             event = await queue(broker, store, unique_text("Outage"), "outage.md")
             assert outcomes_for(event)(await listener.quiet_for(6.0)) == []
-            servers("start", "neo4j")
+            isolated.servers("start", "neo4j")
             [outcome] = await listener.collect(outcomes_for(event), timeout=90)
     finally:
-        servers("start", "neo4j")
+        isolated.servers("start", "neo4j")
     assert outcome["event_type"] == "docintake.document.ingested", outcome
     assert (await graph_of(graph, event.data.document.sha256))["chunks"] == outcome["data"]["chunks"]
 
