@@ -1,17 +1,13 @@
-"""ingest_document against small fakes of object storage, the knowledge graph and the parser pool.
-
-The fakes fail as the real adapters do: with the project's errors (docintake.platform.errors).
-"""
+"""ingest_document against small fakes of object storage, the knowledge graph and the parser pool."""
 
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 from structlog.testing import capture_logs
 
-from docintake.contracts.events import DocumentFailed, DocumentIngested, DocumentQueued, DocumentQueuedData
+from docintake.contracts.events import DocumentFailed, DocumentIngested
 from docintake.ingestor.domain import failures
-from docintake.ingestor.domain.document import ParsedDocument, Section
+from docintake.ingestor.domain.document import ParsedDocument
 from docintake.ingestor.domain.failures import (
     GRAPH_UNAVAILABLE,
     GRAPH_WRITE_FAILED,
@@ -25,56 +21,7 @@ from docintake.ingestor.domain.failures import (
 from docintake.ingestor.service_layer.ingest import ingest_document
 from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.platform.errors import GraphRefused, GraphUnavailable, ObjectMissing, StorageUnavailable
-from tests.support.events import document_ref
-
-CONTENT = b"the uploaded bytes"
-PARSED = ParsedDocument("markdown", (Section("Graphs link documents. " * 100, heading="Graphs"),), 1)
-
-
-class FakeStorage:
-    def __init__(self, failure: Exception | None = None):
-        self.failure = failure
-        self.downloads: list[str] = []
-
-    async def download(self, key: str, path: Path) -> int:
-        self.downloads.append(key)
-        if self.failure:
-            raise self.failure
-        path.write_bytes(CONTENT)
-        return len(CONTENT)
-
-
-class FakeGraph:
-    def __init__(self, failure: Exception | None = None):
-        self.failure = failure
-        self.cancelled: set[str] = set()
-        self.written: list[tuple] = []
-
-    async def is_cancelled(self, batch_id: str) -> bool:
-        return batch_id in self.cancelled
-
-    async def write_document(self, ref, batch_id, metadata, parsed, chunks) -> None:
-        if self.failure:
-            raise self.failure
-        self.written.append((ref.document_id, batch_id, metadata, parsed, chunks))
-
-
-def parser(outcome: ParsedDocument | Exception = PARSED):
-    async def parse(path: Path, filename_hint: str) -> ParsedDocument:
-        assert path.read_bytes() == CONTENT
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    return parse
-
-
-def queued(attempt: int = 1, **metadata) -> DocumentQueued:
-    batch_id = uuid4()
-    ref = document_ref(batch_id, "notes.md", **(metadata or {"author": "Ada"}))
-    return DocumentQueued(
-        batch_id=batch_id, document_id=ref.document_id, data=DocumentQueuedData(document=ref, attempt=attempt)
-    )
+from tests.unit.ingestor.fakes import PARSED, FakeGraph, FakeStorage, parser, queued
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ redelivery counts and dead-lettering are for tests/ingestor.
 """
 
 import json
-from pathlib import Path
 from unittest.mock import ANY, call, patch
 from uuid import uuid4
 
@@ -16,9 +15,8 @@ from faststream.rabbit import TestRabbitBroker
 from faststream.rabbit.message import RabbitMessage
 from pydantic import ValidationError
 
-from docintake.contracts.events import BatchCancelled, BatchCancelledData, DocumentQueued, DocumentQueuedData
+from docintake.contracts.events import BatchCancelled, BatchCancelledData, DocumentQueued
 from docintake.contracts.topology import DELIVERY_LIMIT
-from docintake.ingestor.domain.document import ParsedDocument, Section
 from docintake.ingestor.domain.failures import STORAGE_UNAVAILABLE
 from docintake.ingestor.domain.outcomes import outcome_id
 from docintake.ingestor.entrypoints.subscribers import broker, document_failed, document_ingested
@@ -26,45 +24,14 @@ from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.errors import StorageUnavailable
 from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_QUEUE
-from tests.support.events import document_ref
+from tests.unit.ingestor.fakes import FakeGraph, FakeStorage, parser, queued
 
 DELIVERED = "x-delivery-count"  # the header a quorum queue sets on a redelivery
-PARSED = ParsedDocument("text", (Section("Graphs link documents."),), 1)
-
-
-class FakeStorage:
-    def __init__(self) -> None:
-        self.failure: Exception | None = None
-
-    async def download(self, key: str, path: Path) -> int:
-        if self.failure:
-            raise self.failure
-        path.write_bytes(b"Graphs link documents.")
-        return 22
-
-
-class FakeGraph:
-    def __init__(self) -> None:
-        self.cancelled: set[str] = set()
-        self.written: list[str] = []
-
-    async def is_cancelled(self, batch_id: str) -> bool:
-        return batch_id in self.cancelled
-
-    async def mark_cancelled(self, batch_id: str) -> None:
-        self.cancelled.add(batch_id)
-
-    async def write_document(self, ref, batch_id, metadata, parsed, chunks) -> None:
-        self.written.append(batch_id)
-
-
-async def parse(path: Path, filename_hint: str) -> ParsedDocument:
-    return PARSED
 
 
 @pytest.fixture
 async def deps(tmp_path):
-    dependencies = Dependencies(storage=FakeStorage(), graph=FakeGraph(), parse=parse, work_dir=tmp_path)
+    dependencies = Dependencies(storage=FakeStorage(), graph=FakeGraph(), parse=parser(), work_dir=tmp_path)
     broker.context.set_global("dependencies", dependencies)
     broker.context.set_global("settings", IngestorSettings(retry_backoff_max_seconds=0))
     async with TestRabbitBroker(broker):
@@ -98,12 +65,6 @@ def settled():
         yield Settlement(ack, reject)
 
 
-def queued() -> DocumentQueued:
-    batch_id = uuid4()
-    ref = document_ref(batch_id, "notes.txt", author="Ada")
-    return DocumentQueued(batch_id=batch_id, document_id=ref.document_id, data=DocumentQueuedData(document=ref))
-
-
 async def deliver(event_or_body, delivery: int = 1, routing_key: str = DocumentQueued.routing_key, **where) -> None:
     """The message as the queue hands it over on its `delivery`-th delivery."""
     body = event_or_body.to_json() if hasattr(event_or_body, "to_json") else event_or_body
@@ -119,8 +80,8 @@ async def test_a_queued_document_is_ingested_its_outcome_published_and_its_messa
 
     document_ingested.mock.assert_called_once_with(ANY)
     published = document_ingested.mock.call_args.args[0]
-    assert published["event_id"] == str(outcome_id(event)) and published["data"]["detected_type"] == "text"
-    assert deps.graph.written == [str(event.batch_id)]
+    assert published["event_id"] == str(outcome_id(event)) and published["data"]["detected_type"] == "markdown"
+    assert [batch_id for _, batch_id, *_ in deps.graph.written] == [str(event.batch_id)]
     document_failed.mock.assert_not_called()
     assert len(settled.acks) == 1 and settled.rejects == []
 
