@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from docintake.platform.messaging import declare_topology, make_broker, messages_waiting, publish_all  # noqa: E402
 from docintake.platform.settings import Settings  # noqa: E402
 from docintake.platform.topology import STATUS_QUEUE  # noqa: E402
-from tests.status.status_harness import API_KEY, STATUS, ServiceProcess, status_of  # noqa: E402
+from tests.status.status_harness import API_KEY, STATUS, StatusService, status_of  # noqa: E402
 from tests.unit.status.status_events import SyntheticBatch  # noqa: E402
 
 
@@ -70,7 +70,7 @@ async def run(arguments: argparse.Namespace) -> None:
     broker = make_broker(settings.rabbitmq_url)
     await broker.connect()
     await declare_topology(broker)
-    service = await ServiceProcess(Path(tempfile.mkdtemp()) / "status.log").start()
+    service = await StatusService(Path(tempfile.mkdtemp()) / "status.log").start()
     while await messages_waiting(broker, STATUS_QUEUE):  # events left by earlier runs, not ours to time
         await asyncio.sleep(0.5)
     batches = [SyntheticBatch(size=arguments.documents) for _ in range(arguments.batches)]

@@ -101,6 +101,14 @@ class ServiceProcess:
         if pid is not None:
             os.kill(pid, signum)
 
+    def wait(self, timeout: float = 30) -> int | None:
+        """The exit code of the process this object started, once it ended (None if it started none)."""
+        if self._process is None:
+            return None
+        code = self._process.wait(timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return code
+
     def stop(self, timeout: float = 30) -> int | None:
         """SIGTERM, wait, SIGKILL if need be; returns the exit code when this object started the process."""
         pid = self.pid()

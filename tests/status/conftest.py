@@ -2,7 +2,7 @@
 
 import pytest
 
-from docintake.status.repository import Neo4jProgressRepository
+from docintake.status.adapters.neo4j_progress_repository import Neo4jProgressRepository
 
 
 @pytest.fixture(scope="session")

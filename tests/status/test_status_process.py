@@ -3,16 +3,16 @@
 import asyncio
 import signal
 
-from docintake.contracts.events import BatchCompleted
+from docintake.contracts.events import BatchCompleted, DocumentFailed
 from docintake.platform.messaging import publish_all
 from docintake.platform.topology import INGESTOR_QUEUE
-from tests.status.status_harness import ServiceProcess, status_when
+from tests.status.status_harness import StatusService, status_when
 from tests.support.broker import listen
 from tests.unit.status.status_events import SyntheticBatch
 
 
 async def test_the_service_logs_ready_and_exits_0_on_sigterm(tmp_path):
-    service = await ServiceProcess(tmp_path / "service.log").start()
+    service = await StatusService(tmp_path / "service.log").start()
     async with service.client() as http:
         assert (await http.get("/readyz")).status_code == 200
 
@@ -30,14 +30,14 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
     before_crash, after_crash = events[:50], events[50:]
 
     async with listen(settings.rabbitmq_url, "batch.completed") as tap:
-        first = await ServiceProcess(tmp_path / "first.log").start()
+        first = await StatusService(tmp_path / "first.log").start()
         await publish_all(broker, before_crash)
         async with first.client() as http:
             await status_when(http, synthetic.batch_id, lambda s: s.processed_count > 0, timeout=30)
         assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
 
         await publish_all(broker, after_crash + before_crash[:10])  # with some published twice
-        second = await ServiceProcess(tmp_path / "second.log").start()
+        second = await StatusService(tmp_path / "second.log").start()
         async with second.client() as http:
             done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=60)
         assert (done.status, done.total_documents, done.processed_count, done.failed_count, done.pending_count) == (
@@ -52,7 +52,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
 async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broker, tmp_path):
     ingestor_queue = await broker.declare_queue(INGESTOR_QUEUE)
     await ingestor_queue.purge()  # what earlier tests queued with no ingestor running
-    service = await ServiceProcess(tmp_path / "service.log", stall_timeout_seconds=2).start()
+    service = await StatusService(tmp_path / "service.log", stall_timeout_seconds=2).start()
     try:
         synthetic = SyntheticBatch(size=3)
         # The ingestor queue now holds a document waiting, as behind a backlog.
@@ -67,5 +67,33 @@ async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broke
 
     assert (waiting.status, waiting.failed_count) == ("in_progress", 0)
     assert (done.status, done.processed_count, done.failed_count) == ("partial_failure", 1, 2)
-    assert {(doc.error, doc.error_code) for doc in done.failed_documents} == {
-        ("timed out: no progress for 2 s", "TIMED_OUT")}
+    # Adapted: the document BatchCreated listed but nobody queued is NOT_QUEUED, the queued one TIMED_OUT.
+    assert {(doc.document_id, doc.error, doc.error_code) for doc in done.failed_documents} == {
+        (synthetic.refs[1].document_id, "not queued: no DocumentQueued arrived within 2 s", "NOT_QUEUED"),
+        (synthetic.refs[2].document_id, "timed out: no progress for 2 s", "TIMED_OUT")}
+
+
+async def test_a_stalled_document_is_published_as_timed_out_and_shown_so(broker, tmp_path, settings):
+    """Any subscriber of docintake.events hears the sweeper's verdict, and the status route says the same."""
+    ingestor_queue = await broker.declare_queue(INGESTOR_QUEUE)
+    service = await StatusService(tmp_path / "service.log", stall_timeout_seconds=1,
+                                  sweep_interval_seconds=0.5).start()
+    try:
+        synthetic = SyntheticBatch(size=1)
+        async with listen(settings.rabbitmq_url, "document.failed") as tap, service.client() as http:
+            await publish_all(broker, [synthetic.created(), synthetic.queued(0)])
+            await status_when(http, synthetic.batch_id, lambda s: s.total_documents == 1)
+            await ingestor_queue.purge()  # no ingestor runs here: nothing waits for one, so the stall clock runs
+
+            [failed] = await tap.of_batch_once(synthetic.batch_id, 1)
+            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress")
+    finally:
+        await service.stop()
+
+    assert isinstance(failed, DocumentFailed)
+    assert (failed.document_id, failed.data.error_code, failed.data.attempt) == (
+        synthetic.refs[0].document_id, "TIMED_OUT", 1)
+    assert (done.status, done.failed_count) == ("failed", 1)
+    [shown] = done.failed_documents
+    assert (shown.document_id, shown.error, shown.error_code) == (
+        failed.document_id, failed.data.message, "TIMED_OUT")

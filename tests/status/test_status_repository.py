@@ -2,21 +2,16 @@
 concurrent events of one batch serialize."""
 
 import asyncio
-from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from docintake.status.domain import Batch
-from docintake.status.services import Outcome, apply_event
+from docintake.status.domain.progress import Batch
+from docintake.status.service_layer.process_manager import apply_event
+from docintake.status.service_layer.projection import Outcome
 from tests.unit.status.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import RecordingPublisher
-
-NOW = T0 + timedelta(hours=1)
-
-
-def clock():
-    return NOW
+from tests.unit.status.status_histories import delivered, live, lives, replayed
 
 
 def progress(batch: Batch) -> dict:
@@ -29,7 +24,7 @@ def progress(batch: Batch) -> dict:
         "items": {
             document_id: (item.attempt, item.state, item.ref, item.filename, item.error, item.error_code,
                           item.finished_at)
-            for document_id, item in batch.items.items()
+            for document_id, item in batch.documents.items()
         },
     }
 
@@ -52,11 +47,11 @@ async def test_every_order_converges_in_the_store(repo, delivery):
     batch_id, events, shuffled = delivery
     publish = RecordingPublisher()
 
-    outcomes = [await apply_event(event, repo, clock, publish) for event in shuffled]
+    outcomes = [await apply_event(event, repo, publish) for event in shuffled]
 
     expected = Batch(batch_id)
     for event in events:
-        expected.apply(event, NOW)
+        expected.apply(event)
     stored = await repo.get(batch_id)
     assert progress(stored) == progress(expected)
     assert outcomes.count(Outcome.DUPLICATE) == len(shuffled) - len(events)
@@ -70,13 +65,13 @@ async def test_a_duplicate_event_changes_nothing(repo, settings):
     synthetic = SyntheticBatch(size=2)
     publish = RecordingPublisher()
     for event in [synthetic.created(), synthetic.ingested(0)]:
-        await apply_event(event, repo, clock, publish)
+        await apply_event(event, repo, publish)
     before = await _batch_node(repo, synthetic.batch_id)
     ingested_again = synthetic.ingested(1)
-    await apply_event(ingested_again, repo, clock, publish)
+    await apply_event(ingested_again, repo, publish)
     after_first = await _batch_node(repo, synthetic.batch_id)
 
-    assert await apply_event(ingested_again, repo, clock, publish) is Outcome.DUPLICATE
+    assert await apply_event(ingested_again, repo, publish) is Outcome.DUPLICATE
     assert await _batch_node(repo, synthetic.batch_id) == after_first != before
 
 
@@ -85,7 +80,7 @@ async def test_concurrent_events_of_one_batch_all_apply(repo):
     events = synthetic.story("i" * 30 + "f" * 10)
     publish = RecordingPublisher()
 
-    outcomes = await asyncio.gather(*(apply_event(event, repo, clock, publish) for event in events))
+    outcomes = await asyncio.gather(*(apply_event(event, repo, publish) for event in events))
 
     assert set(outcomes) == {Outcome.APPLIED}
     stored = await repo.get(synthetic.batch_id)
@@ -100,3 +95,12 @@ async def _batch_node(repo, batch_id) -> dict:
         "RETURN b {.*} AS batch, collect(i {.*}) AS items", id=str(batch_id))
     record = result.records[0]
     return {"batch": record["batch"], "items": sorted(record["items"], key=lambda item: item["document_id"])}
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(life=lives(), seed=st.integers())
+async def test_replaying_a_batchs_events_into_neo4j_gives_the_status_the_service_showed(repo, life, seed):
+    """The life is lived on the in-memory store; its events, shuffled and duplicated, replayed into Neo4j."""
+    fates, retry, _ = life
+    lived = await live(fates, retry)
+    assert await replayed(lived, delivered(lived.events, seed), repo) == lived.status

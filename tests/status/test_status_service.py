@@ -10,14 +10,15 @@ from docintake.contracts.api import BatchStatus
 from docintake.contracts.events import BatchCancelled, BatchCompleted, DocumentQueued
 from docintake.contracts.topology import DEAD_LETTER_QUEUE_NAME, EXCHANGE_NAME
 from docintake.platform.messaging import publish_all
-from tests.status.status_harness import STATUS, ServiceProcess, eventually, status_of, status_when
+from tests.status.status_harness import STATUS, StatusService, status_of, status_when
 from tests.support.broker import listen
+from tests.support.eventually import eventually
 from tests.unit.status.status_events import SyntheticBatch
 
 
 @pytest.fixture(scope="module")
 async def service(tmp_path_factory):
-    process = await ServiceProcess(tmp_path_factory.mktemp("status") / "service.log").start()
+    process = await StatusService(tmp_path_factory.mktemp("status") / "service.log").start()
     yield process
     assert await process.stop() == 0
 

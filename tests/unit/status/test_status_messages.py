@@ -3,18 +3,20 @@
 from uuid import uuid4
 
 import pytest
-from neo4j.exceptions import ServiceUnavailable
 
 from docintake.contracts.events import BatchCompleted
-from docintake.status import consumer
-from docintake.status.completion import completion_event_id
-from docintake.status.consumer import UnknownEventType, UnreadableMessage, read_event
-from docintake.status.domain import Batch
-from docintake.status.repository import PageMark
-from docintake.status.services import Outcome, apply_event
-from docintake.status.views import batch_status
+from docintake.platform.errors import GraphUnavailable
+from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
+from docintake.status.domain.completion import completion_event_id
+from docintake.status.domain.paging import PageMark
+from docintake.status.domain.progress import Batch
+from docintake.status.domain.views import batch_status
+from docintake.status.entrypoints import projection_subscriber as consumer
+from docintake.status.entrypoints.projection_subscriber import UnknownEventType, UnreadableMessage, read_event
+from docintake.status.service_layer.process_manager import apply_event
+from docintake.status.service_layer.projection import Outcome
 from tests.unit.status.status_events import T0, SyntheticBatch
-from tests.unit.status.status_fakes import InMemoryProgressRepository, RecordingPublisher
+from tests.unit.status.status_fakes import RecordingPublisher
 
 
 def test_an_event_body_is_read():
@@ -44,7 +46,7 @@ def test_status_view_lists_failed_documents_and_times():
     synthetic = SyntheticBatch(size=2, start=T0)
     batch = Batch(synthetic.batch_id)
     for event in synthetic.story("if"):
-        batch.apply(event, T0)
+        batch.apply(event)
 
     status = batch_status(batch, T0)
 
@@ -73,7 +75,7 @@ class FlakyRepository(InMemoryProgressRepository):
     async def apply_once(self, event_ids, batch_id, change):
         if self.outage:
             self.outage -= 1
-            raise ServiceUnavailable("connection refused")
+            raise GraphUnavailable("Neo4j unavailable: connection refused")
         return await super().apply_once(event_ids, batch_id, change)
 
 
@@ -86,7 +88,7 @@ async def test_an_unreachable_store_is_waited_out_not_given_up(monkeypatch):
     monkeypatch.setattr(consumer.asyncio, "sleep", no_sleep)
     repo, synthetic = FlakyRepository(outage=12), SyntheticBatch(size=1)
     outcome = await consumer.apply_until_stored(
-        synthetic.created(), lambda event: apply_event(event, repo, lambda: T0, RecordingPublisher()))
+        synthetic.created(), lambda event: apply_event(event, repo, RecordingPublisher()))
 
     assert outcome is Outcome.APPLIED and synthetic.batch_id in repo.batches
     assert pauses[:6] == [1, 2, 4, 8, 16, 30] and len(pauses) == 12  # past the queue's delivery limit of 10
@@ -99,5 +101,5 @@ async def test_a_store_error_that_is_not_transient_is_raised():
 
     with pytest.raises(ValueError):
         await consumer.apply_until_stored(
-            SyntheticBatch(size=1).created(), lambda event: apply_event(event, BrokenRepository(), lambda: T0,
-                                                                        RecordingPublisher()))
+            SyntheticBatch(size=1).created(),
+            lambda event: apply_event(event, BrokenRepository(), RecordingPublisher()))

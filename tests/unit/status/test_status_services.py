@@ -1,21 +1,26 @@
 """The use cases against an in-memory repository: once-only effects, completion, cancel, retry, sweep."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
-from docintake.contracts.events import BatchCancelled, BatchCompleted, DocumentQueued
-from docintake.status import services
-from docintake.status.domain import NothingToRetry
-from docintake.status.repository import BatchNotFound
-from docintake.status.services import Outcome
-from tests.unit.status.status_events import T0, SyntheticBatch
-from tests.unit.status.status_fakes import InMemoryProgressRepository, RecordingPublisher
+from docintake.contracts.events import BatchCancelled, BatchCompleted, BatchCreated, DocumentFailed, DocumentQueued
+from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
+from docintake.status.domain.refusals import BatchNotFound, EventNotPublished, NothingToRetry
+from docintake.status.service_layer import commands, process_manager, queries
+from docintake.status.service_layer.projection import Outcome
+from tests.unit.status.status_events import T0
+from tests.unit.status.status_events import SyntheticBatch as AnySyntheticBatch
+from tests.unit.status.status_fakes import RecordingPublisher
+
+# The fold and the sweeper run on the events' own times: the batches start at T0, the clock a little later.
+SyntheticBatch = partial(AnySyntheticBatch, start=T0)
 
 
 class Clock:
     def __init__(self) -> None:
-        self.now = T0
+        self.now = T0 + timedelta(seconds=10)
 
     def __call__(self):
         return self.now
@@ -37,7 +42,7 @@ def clock():
 
 
 async def apply_all(events, repo, clock, publish):
-    return [await services.apply_event(event, repo, clock, publish) for event in events]
+    return [await process_manager.apply_event(event, repo, publish) for event in events]
 
 
 async def test_an_event_applies_once(repo, clock, publish):
@@ -56,7 +61,7 @@ async def test_completion_is_published_once_when_the_batch_finishes(repo, clock,
         "partial_failure", 1, 1)
     assert repo.batches[synthetic.batch_id].completion_published
 
-    await services.publish_due_completions(repo, clock, publish, settle_seconds=0)
+    await process_manager.publish_due_completions(repo, clock, publish, settle_seconds=0)
     assert len(publish.of_type(BatchCompleted)) == 1
 
 
@@ -67,7 +72,7 @@ async def test_a_completion_that_failed_to_publish_is_published_by_the_sweep(rep
     assert not repo.batches[synthetic.batch_id].completion_published
 
     publish.failing = False
-    await services.publish_due_completions(repo, clock, publish, settle_seconds=0)
+    await process_manager.publish_due_completions(repo, clock, publish, settle_seconds=0)
 
     assert [event.event_id for event in publish.of_type(BatchCompleted)] == [
         BatchCompleted.id_for(synthetic.batch_id)]
@@ -77,18 +82,18 @@ async def test_completion_events_are_ignored_by_the_projection(repo, clock, publ
     synthetic = SyntheticBatch(size=1)
     await apply_all(synthetic.story("i"), repo, clock, publish)
     [completion] = publish.of_type(BatchCompleted)
-    assert await services.apply_event(completion, repo, clock, publish) is Outcome.IGNORED
+    assert await process_manager.apply_event(completion, repo, publish) is Outcome.IGNORED
 
 
 async def test_cancel_publishes_and_applies_batch_cancelled(repo, clock, publish):
     synthetic = SyntheticBatch(size=2)
     await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)
 
-    batch = await services.cancel_batch(synthetic.batch_id, repo, clock, publish)
+    batch = await commands.cancel_batch(synthetic.batch_id, repo, clock, publish)
 
     [cancelled] = publish.of_type(BatchCancelled)
     assert batch.status == "cancelled"
-    assert await services.apply_event(cancelled, repo, clock, publish) is Outcome.DUPLICATE
+    assert await process_manager.apply_event(cancelled, repo, publish) is Outcome.DUPLICATE
     assert publish.of_type(BatchCompleted)[0].data.status == "cancelled"
 
 
@@ -96,7 +101,7 @@ async def test_retry_publishes_the_next_attempt_with_the_uploaded_document(repo,
     synthetic = SyntheticBatch(size=2)
     await apply_all(synthetic.story("ff"), repo, clock, publish)
 
-    batch = await services.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    batch = await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
 
     queued = publish.of_type(DocumentQueued)
     assert batch.status == "in_progress"
@@ -113,19 +118,20 @@ async def test_retry_without_failures_and_unknown_batches_are_refused(repo, cloc
     synthetic = SyntheticBatch(size=1)
     await apply_all(synthetic.story("i"), repo, clock, publish)
     with pytest.raises(NothingToRetry):
-        await services.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+        await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
     with pytest.raises(BatchNotFound):
-        await services.batch_status(SyntheticBatch().batch_id, repo, clock)
+        await queries.batch_status(SyntheticBatch().batch_id, repo, clock)
 
 
 async def test_the_sweep_times_out_stalled_documents_and_completes_the_batch(repo, clock, publish):
+    # Adapted: the document is queued, so that it times out (a listed, never queued one is NOT_QUEUED).
     synthetic = SyntheticBatch(size=2)
-    await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)
+    await apply_all([synthetic.created(), synthetic.queued(1), synthetic.ingested(0)], repo, clock, publish)
 
     clock.now += timedelta(seconds=30)
-    assert await services.time_out_stalled_documents(repo, clock, publish, timeout_seconds=20) == 1
+    assert await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20) == 1
 
-    status = await services.batch_status(synthetic.batch_id, repo, clock)
+    status = await queries.batch_status(synthetic.batch_id, repo, clock)
     assert status.status == "partial_failure"
     assert status.failed_documents[0].error_code == "TIMED_OUT"
     assert publish.of_type(BatchCompleted)[0].data.status == "partial_failure"
@@ -133,35 +139,81 @@ async def test_the_sweep_times_out_stalled_documents_and_completes_the_batch(rep
 
 async def test_a_late_real_outcome_replaces_a_timeout_and_the_batch_announces_again(repo, clock, publish):
     synthetic = SyntheticBatch(size=2)
-    await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)
+    await apply_all([synthetic.created(), synthetic.queued(1), synthetic.ingested(0)], repo, clock, publish)
     clock.now += timedelta(seconds=30)
-    await services.time_out_stalled_documents(repo, clock, publish, timeout_seconds=20)
+    await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20)
 
     await apply_all([synthetic.ingested(1)], repo, clock, publish)
 
-    status = await services.batch_status(synthetic.batch_id, repo, clock)
+    status = await queries.batch_status(synthetic.batch_id, repo, clock)
     assert (status.status, status.processed_count, status.failed_documents) == ("completed", 2, [])
     assert [(event.data.status, event.data.completion_round) for event in publish.of_type(BatchCompleted)] == [
         ("partial_failure", 0), ("completed", 1)]
 
 
-async def test_a_retry_the_broker_did_not_confirm_fails_again_and_can_be_repeated(repo, clock, publish):
+async def test_a_retry_the_broker_did_not_confirm_changes_nothing_and_can_be_repeated(repo, clock, publish):
+    # Adapted: a retry is its published DocumentQueued; unconfirmed, nothing changed (no NOT_QUEUED edit).
     synthetic = SyntheticBatch(size=2)
     await apply_all(synthetic.story("if"), repo, clock, publish)
 
     publish.failing = True
-    with pytest.raises(services.EventNotPublished):
-        await services.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
-    status = await services.batch_status(synthetic.batch_id, repo, clock)
-    assert (status.status, [doc.error_code for doc in status.failed_documents]) == ("partial_failure", ["NOT_QUEUED"])
+    with pytest.raises(EventNotPublished):
+        await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    status = await queries.batch_status(synthetic.batch_id, repo, clock)
+    assert (status.status, [doc.error_code for doc in status.failed_documents]) == ("partial_failure", ["PARSE_ERROR"])
 
     publish.failing = False
-    await services.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
-    assert [event.data.attempt for event in publish.of_type(DocumentQueued)] == [3]
+    await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    assert [event.data.attempt for event in publish.of_type(DocumentQueued)] == [2]
 
 
 async def test_pending_bytes_count_unfinished_documents(repo, clock, publish):
     synthetic = SyntheticBatch(size=3)
     await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)
-    pending = await services.pending_bytes(repo)
+    pending = await process_manager.pending_bytes(repo)
     assert (pending.pending_bytes, pending.pending_documents) == (2000, 2)
+
+
+async def test_the_sweep_publishes_its_verdicts_and_a_second_sweep_only_duplicates(repo, clock, publish):
+    synthetic = SyntheticBatch(size=3)
+    await apply_all([synthetic.created(), synthetic.queued(0), synthetic.ingested(2)], repo, clock, publish)
+    clock.now += timedelta(seconds=30)
+
+    assert await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20) == 2
+    verdicts = publish.of_type(DocumentFailed)
+    assert {(event.document_id, event.data.error_code) for event in verdicts} == {
+        (synthetic.refs[0].document_id, "TIMED_OUT"), (synthetic.refs[1].document_id, "NOT_QUEUED")}
+    # The copies the projection receives from the queue change nothing.
+    assert [await process_manager.apply_event(event, repo, publish) for event in verdicts] == [Outcome.DUPLICATE] * 2
+
+    clock.now += timedelta(seconds=30)
+    assert await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20) == 0
+    status = await queries.batch_status(synthetic.batch_id, repo, clock)
+    assert (status.status, status.processed_count, status.failed_count) == ("partial_failure", 1, 2)
+
+
+async def test_a_batch_whose_batch_created_never_came_is_closed_by_a_published_batch_created(repo, clock, publish):
+    synthetic = SyntheticBatch(size=2)
+    first = synthetic.queued(0)
+    await apply_all([first, synthetic.ingested(0)], repo, clock, publish)
+    clock.now += timedelta(seconds=30)
+
+    await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20)
+
+    [assumed] = publish.of_type(BatchCreated)
+    assert [ref.document_id for ref in assumed.data.documents] == [synthetic.refs[0].document_id]
+    assert assumed.data.warnings
+    status = await queries.batch_status(synthetic.batch_id, repo, clock)
+    assert (status.status, status.total_documents, status.created_at) == ("completed", 1, first.occurred_at)
+
+
+async def test_a_publish_that_fails_leaves_the_sweep_to_the_next_round(repo, clock, publish):
+    synthetic = SyntheticBatch(size=1)
+    await apply_all([synthetic.created(), synthetic.queued(0)], repo, clock, publish)
+    clock.now += timedelta(seconds=30)
+    publish.failing = True
+    assert await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20) == 0
+    assert (await queries.batch_status(synthetic.batch_id, repo, clock)).status == "in_progress"
+
+    publish.failing = False
+    assert await process_manager.sweep_stalled_documents(repo, clock, publish, timeout_seconds=20) == 1

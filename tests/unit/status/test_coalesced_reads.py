@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from docintake.status.shared_reads import SharedReads
+from docintake.status.adapters.coalesced_reads import CoalescedReads
 
 
 class CountingStore:
@@ -22,7 +22,7 @@ class CountingStore:
 
 
 async def test_concurrent_and_recent_askers_share_one_read():
-    store, shared = CountingStore(), SharedReads(max_age_seconds=0.2)
+    store, shared = CountingStore(), CoalescedReads(max_age_seconds=0.2)
     results = await asyncio.gather(*(shared.get("batch", store.read) for _ in range(50)))
     assert store.reads == 1 and set(results) == {1}
 
@@ -33,14 +33,14 @@ async def test_concurrent_and_recent_askers_share_one_read():
 
 
 async def test_a_forgotten_read_is_read_anew():
-    store, shared = CountingStore(), SharedReads(max_age_seconds=10)
+    store, shared = CountingStore(), CoalescedReads(max_age_seconds=10)
     await shared.get("batch", store.read)
     shared.forget("batch")
     assert await shared.get("batch", store.read) == 2
 
 
 async def test_a_failed_read_is_not_handed_to_later_askers():
-    store, shared = CountingStore(failures=1), SharedReads(max_age_seconds=10)
+    store, shared = CountingStore(failures=1), CoalescedReads(max_age_seconds=10)
     with pytest.raises(ConnectionError):
         await shared.get("batch", store.read)
     assert await shared.get("batch", store.read) == 2

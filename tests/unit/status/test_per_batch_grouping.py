@@ -2,10 +2,9 @@
 
 import asyncio
 
-from neo4j.exceptions import ServiceUnavailable
-
-from docintake.status.lanes import BatchLanes
-from docintake.status.services import Outcome
+from docintake.platform.errors import GraphUnavailable
+from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
+from docintake.status.service_layer.projection import Outcome
 from tests.unit.status.status_events import SyntheticBatch
 
 
@@ -24,7 +23,7 @@ class Groups:
 
 async def test_events_of_one_batch_are_grouped_and_batches_proceed_side_by_side():
     groups, first, second = Groups(), SyntheticBatch(size=10), SyntheticBatch(size=10)
-    lanes = BatchLanes(groups.apply)
+    lanes = PerBatchGrouping(groups.apply)
     events = [first.ingested(i) for i in range(10)] + [second.ingested(i) for i in range(10)]
 
     outcomes = await asyncio.gather(*(lanes.apply(event) for event in events))
@@ -38,10 +37,10 @@ async def test_an_event_at_fault_fails_alone_and_an_outage_fails_the_whole_group
     synthetic = SyntheticBatch(size=4)
     events = [synthetic.ingested(i) for i in range(4)]
     groups = Groups(failing=lambda event: ValueError("bug") if event is events[2] else None)
-    lanes = BatchLanes(groups.apply)
+    lanes = PerBatchGrouping(groups.apply)
     outcomes = await asyncio.gather(*(lanes.apply(event) for event in events), return_exceptions=True)
     assert [type(outcome).__name__ for outcome in outcomes] == ["Outcome", "Outcome", "ValueError", "Outcome"]
 
-    lanes = BatchLanes(Groups(failing=lambda event: ServiceUnavailable("down")).apply)
+    lanes = PerBatchGrouping(Groups(failing=lambda event: GraphUnavailable("down")).apply)
     outcomes = await asyncio.gather(*(lanes.apply(event) for event in events), return_exceptions=True)
-    assert all(isinstance(outcome, ServiceUnavailable) for outcome in outcomes)
+    assert all(isinstance(outcome, GraphUnavailable) for outcome in outcomes)

@@ -1,0 +1,129 @@
+"""The ProgressRepository contract, held by the in-memory fake the unit tests use and by the Neo4j
+adapter alike, so that the fake cannot drift from the real store."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
+from docintake.status.domain.paging import PageMark
+from docintake.status.domain.progress import Batch, DocumentState
+from docintake.status.domain.refusals import BatchNotFound
+from tests.unit.status.status_events import SyntheticBatch
+
+LAST_ID = UUID(int=2**128 - 1)
+
+
+@pytest.fixture(params=["in_memory", "neo4j"])
+def store(request):
+    """Each contract test runs against both; the Neo4j one is shared with other tests (random batch ids)."""
+    if request.param == "in_memory":
+        return InMemoryProgressRepository()
+    return request.getfixturevalue("repo")
+
+
+@pytest.fixture
+def base():
+    """A moment of the past no other test's batch shares, so that time-based queries can be checked."""
+    return datetime(2001, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(3000), seconds=random.randrange(86400))
+
+
+async def fold(store, events):
+    def apply(batch: Batch, claimed) -> set[UUID]:
+        for event in events:
+            if event.event_id in claimed:
+                batch.apply(event)
+        return set(claimed)
+
+    return await store.apply_once([event.event_id for event in events], events[0].batch_id, apply)
+
+
+async def test_an_unknown_batch_is_none_and_cannot_be_updated(store):
+    unknown = SyntheticBatch().batch_id
+    assert await store.get(unknown) is None
+    with pytest.raises(BatchNotFound):
+        await store.update(unknown, lambda batch: None)
+
+
+async def test_events_are_claimed_once_and_the_change_is_kept_whole(store, base):
+    synthetic = SyntheticBatch(size=2, start=base)
+    created, queued = synthetic.created(), synthetic.queued(0)
+
+    change = await fold(store, [created, queued])
+    assert change.outcome == {created.event_id, queued.event_id}
+    assert await fold(store, [created, queued]) is None
+    ingested = synthetic.ingested(1)
+    assert (await fold(store, [queued, ingested])).outcome == {ingested.event_id}
+
+    stored = await store.get(synthetic.batch_id)
+    expected = Batch(synthetic.batch_id)
+    for event in (created, queued, ingested):
+        expected.apply(event)
+    assert stored == expected
+    assert stored.documents[synthetic.refs[0].document_id].queued
+
+
+async def test_a_change_that_raises_leaves_the_record_as_it_was(store, base):
+    synthetic = SyntheticBatch(size=1, start=base)
+    await fold(store, [synthetic.created()])
+    before = await store.get(synthetic.batch_id)
+
+    def broken(batch: Batch) -> None:
+        batch.mark_completion_published(batch.completion_round)
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError):
+        await store.update(synthetic.batch_id, broken)
+    assert await store.get(synthetic.batch_id) == before
+
+
+async def test_pages_are_newest_first_filtered_and_continue_after_a_mark(store, base):
+    batches = [SyntheticBatch(size=1, start=base + timedelta(seconds=n)) for n in range(3)]
+    for synthetic, outcome in zip(batches, "fif", strict=True):
+        await fold(store, synthetic.story(outcome))
+    mark = PageMark(base + timedelta(seconds=10), LAST_ID)
+
+    newest_first = await store.page(None, 3, mark)
+    assert [batch.batch_id for batch in newest_first] == [synthetic.batch_id for synthetic in reversed(batches)]
+    failed = await store.page("failed", 2, mark)
+    assert [batch.batch_id for batch in failed] == [batches[2].batch_id, batches[0].batch_id]
+    after_first = await store.page(None, 1, PageMark(base + timedelta(seconds=2), batches[2].batch_id))
+    assert [batch.batch_id for batch in after_first] == [batches[1].batch_id]
+
+
+async def test_stalled_batches_are_those_quiet_since_the_cutoff(store, base):
+    quiet = SyntheticBatch(size=2, start=base)
+    await fold(store, [quiet.created(), quiet.ingested(0)])
+    busy = SyntheticBatch(size=1, start=base + timedelta(seconds=30))
+    await fold(store, [busy.created()])
+    finished = SyntheticBatch(size=1, start=base)
+    await fold(store, finished.story("i"))
+    unannounced = SyntheticBatch(size=1, start=base)
+    await fold(store, [unannounced.ingested(0)])
+
+    stalled = set(await store.stalled_batch_ids(base + timedelta(seconds=10)))
+
+    assert {quiet.batch_id, unannounced.batch_id} <= stalled
+    assert not {busy.batch_id, finished.batch_id} & stalled
+
+
+async def test_finished_batches_await_their_completion_until_marked(store, base):
+    synthetic = SyntheticBatch(size=1, start=base)
+    await fold(store, synthetic.story("i"))
+    settled = base + timedelta(seconds=10)
+
+    assert synthetic.batch_id not in await store.batch_ids_awaiting_completion(base)
+    assert synthetic.batch_id in await store.batch_ids_awaiting_completion(settled)
+    await store.update(synthetic.batch_id, lambda batch: batch.mark_completion_published(batch.completion_round))
+    assert synthetic.batch_id not in await store.batch_ids_awaiting_completion(settled)
+
+
+async def test_pending_totals_count_the_unfinished_documents(store, base):
+    bytes_before, documents_before = await store.pending_totals()
+    synthetic = SyntheticBatch(size=3, start=base)
+    await fold(store, [synthetic.created(), synthetic.ingested(0)])
+    assert await store.pending_totals() == (bytes_before + 2000, documents_before + 2)
+    stored = await store.get(synthetic.batch_id)
+    assert [doc.state for doc in stored.documents.values()].count(DocumentState.QUEUED) == 2
