@@ -8,11 +8,13 @@ from fastapi import FastAPI
 from docintake.gateway.adapters import event_publishers
 from docintake.gateway.adapters.idempotency_store import IdempotencyStore
 from docintake.gateway.adapters.status_service import StatusService
+from docintake.gateway.domain.stream_budget import StreamBudget
 from docintake.gateway.entrypoints import probes, status_routes, upload
 from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology, make_broker
+from docintake.platform.security_headers import install_security_headers
 from docintake.platform.storage import ObjectStore
 from docintake.platform.web import install_error_handlers
 
@@ -23,7 +25,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     broker = make_broker(settings.rabbitmq_url)
     store = ObjectStore(settings)
-    status_service = StatusService(settings.status_url, (settings.api_key_list or [""])[0])
+    status_service = StatusService(settings.status_url, (settings.api_key_list or [""])[0], settings.max_streams)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,8 +48,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.answers = IdempotencyStore(store)
     app.state.status_service = status_service
     app.state.publish = event_publishers.publish_events
+    app.state.in_flight = set()
+    app.state.streams = StreamBudget(settings.max_streams_per_key, settings.max_streams)
     install_error_handlers(app)
     install_refusal_answers(app)
+    install_security_headers(app, settings.cors_origin_list)
     for routes in (upload.router, status_routes.router, probes.router):
         app.include_router(routes)
     return app

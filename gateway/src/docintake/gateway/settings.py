@@ -11,6 +11,11 @@ class GatewaySettings(Settings):
     max_pending_bytes: int = 5 * 1024 * MiB
     backlog_retry_after_seconds: int = 30
     status_url: str = "http://127.0.0.1:8002"
+    # An upload that sends nothing for this long is cut off (408); nothing of it is kept.
+    body_idle_timeout_seconds: float = 30.0
+    # Live progress streams forwarded at once, per API key and in all; more get 429.
+    max_streams_per_key: int = 20
+    max_streams: int = 200
 
     @property
     def batch_limits(self) -> BatchLimits:

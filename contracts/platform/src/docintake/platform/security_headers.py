@@ -1,16 +1,16 @@
 """The headers every docintake HTTP response carries, and CORS only where origins are configured."""
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterable
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The upload page keeps its script and style inline; nothing is loaded from elsewhere, nothing may frame it.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+# What a JSON answer needs: nothing loaded, never framed. A page sets a policy of its own (see page_policy).
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -36,12 +36,24 @@ class SecurityHeaders:
                 headers = [(name, value) for name, value in message.get("headers", [])
                            if name.lower() not in {header for header, _ in SECURITY_HEADERS}]
                 headers += SECURITY_HEADERS
-                if with_policy:
+                if with_policy and not any(name.lower() == b"content-security-policy" for name, _ in headers):
                     headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def page_policy(html: str) -> str:
+    """The policy of a page whose script and style are inline: those exact ones run, nothing else,
+    and only its own origin is called."""
+    def allowed(kind: str) -> str:
+        bodies = re.findall(rf"<{kind}>(.*?)</{kind}>", html, re.DOTALL)
+        digests = [base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() for body in bodies]
+        return " ".join(f"'sha256-{digest}'" for digest in digests) or "'none'"
+
+    return (f"default-src 'none'; script-src {allowed('script')}; style-src {allowed('style')}; "
+            "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 def install_security_headers(app: FastAPI, cors_origins: Iterable[str] = ()) -> None:

@@ -1,5 +1,6 @@
 """Read a multipart/form-data body part by part, as it streams in, without buffering a file."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -7,8 +8,9 @@ from email.utils import collapse_rfc2231_value
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
-from docintake.gateway.domain.refusals import InvalidMultipart
+from docintake.gateway.domain.refusals import InvalidMultipart, UploadTimedOut
 
 
 def boundary_of(content_type: str | None) -> bytes:
@@ -67,9 +69,16 @@ class Part:
         return sum([len(chunk) async for chunk in self.chunks()])
 
 
+# A part's headers (Content-Disposition with its filename, Content-Type) are read whole; past this, refused.
+MAX_PART_HEADER_BYTES = 64 * 1024
+
+
 class MultipartReader:
-    def __init__(self, body: AsyncIterator[bytes], boundary: bytes):
+    """The body's events as they stream in; a body that sends nothing for `idle_timeout` seconds is cut off."""
+
+    def __init__(self, body: AsyncIterator[bytes], boundary: bytes, idle_timeout: float = 30.0):
         self._body = body
+        self._idle_timeout = idle_timeout
         self._events: list[tuple[str, object]] = []
         self._position = 0
         self._finished = False
@@ -80,8 +89,8 @@ class MultipartReader:
             boundary,
             {
                 "on_part_begin": self._on_part_begin,
-                "on_header_field": lambda data, start, end: self._header_field.extend(data[start:end]),
-                "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+                "on_header_field": lambda data, start, end: self._grow(self._header_field, data[start:end]),
+                "on_header_value": lambda data, start, end: self._grow(self._header_value, data[start:end]),
                 "on_header_end": self._on_header_end,
                 "on_headers_finished": lambda: self._events.append(("part", dict(self._headers))),
                 "on_part_data": lambda data, start, end: self._events.append(("data", bytes(data[start:end]))),
@@ -89,6 +98,21 @@ class MultipartReader:
                 "on_end": lambda: self._events.append(("finished", None)),
             },
         )
+
+    @staticmethod
+    def _grow(header: bytearray, data: bytes) -> None:
+        header.extend(data)
+        if len(header) > MAX_PART_HEADER_BYTES:
+            raise InvalidMultipart(f"A part's header exceeds {MAX_PART_HEADER_BYTES} bytes")
+
+    async def _next_chunk(self) -> bytes | None:
+        try:
+            async with asyncio.timeout(self._idle_timeout):
+                return await anext(self._body, None)
+        except TimeoutError:
+            raise UploadTimedOut(self._idle_timeout) from None
+        except ClientDisconnect:
+            raise InvalidMultipart("The client went away before the upload ended") from None
 
     def _on_part_begin(self) -> None:
         self._headers = {}
@@ -105,7 +129,7 @@ class MultipartReader:
                 raise InvalidMultipart("The multipart body ended before its closing boundary")
             self._events.clear()
             self._position = 0
-            chunk = await anext(self._body, None)
+            chunk = await self._next_chunk()
             if chunk is None:
                 self._finished = True
                 continue

@@ -11,15 +11,30 @@ from docintake.gateway.domain.refusals import StatusServiceUnavailable
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
+# Headers each server sets for itself: the gateway's own go out, not a second copy of the status service's.
+SET_BY_EACH_SERVER = {"date", "server"}
+
+
 def end_to_end(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
 
 
-class StatusService:
-    """Forwarded requests carry the client's own key; only the pending backlog is asked with the gateway's."""
+def passed_on(headers: Mapping[str, str]) -> dict[str, str]:
+    """The status service's response headers the gateway's response carries."""
+    return {name: value for name, value in end_to_end(headers).items() if name.lower() not in SET_BY_EACH_SERVER}
 
-    def __init__(self, base_url: str, api_key: str):
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10.0, read=None))
+
+class StatusService:
+    """Forwarded requests carry the client's own key; only the pending backlog is asked with the gateway's.
+
+    Live streams have a connection pool of their own, as large as the stream budget, so that open
+    streams can never take the connections status, list and admission requests need."""
+
+    def __init__(self, base_url: str, api_key: str, max_streams: int = 200, max_calls: int = 100):
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10.0, pool=5.0),
+                                        limits=httpx.Limits(max_connections=max_calls))
+        self.streams = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10.0, read=None, pool=5.0),
+                                         limits=httpx.Limits(max_connections=max_streams))
         self.api_key = api_key
 
     async def pending(self) -> PendingBytes:
@@ -32,13 +47,16 @@ class StatusService:
             raise StatusServiceUnavailable() from exc
 
     async def send(self, method: str, path: str, params: Mapping[str, str], headers: Mapping[str, str],
-                   body: bytes) -> httpx.Response:
-        """The status service's response, its body still to be streamed (close it when done)."""
-        request = self.client.build_request(method, path, params=params, headers=end_to_end(headers), content=body)
+                   body: bytes, *, live: bool = False) -> httpx.Response:
+        """The status service's response, its body still to be streamed (close it when done); a `live`
+        stream goes through the streams' own pool."""
+        client = self.streams if live else self.client
+        request = client.build_request(method, path, params=params, headers=end_to_end(headers), content=body)
         try:
-            return await self.client.send(request, stream=True)
+            return await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise StatusServiceUnavailable() from exc
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        await self.streams.aclose()

@@ -14,6 +14,7 @@ from docintake.contracts.events import (
     DocumentQueued,
     DocumentQueuedData,
     DocumentRef,
+    parse_event,
 )
 from docintake.contracts.mapping import Mapping, MappingError, mapping_key, parse_mapping
 from docintake.gateway.domain.limits import BatchLimits
@@ -46,6 +47,11 @@ class MappingSource:
     content: bytes
     content_type: str
     filename: str
+
+    @property
+    def name(self) -> str:
+        """How refusals name the mapping: its filename, or the field it came in."""
+        return f"The metadata mapping '{self.filename}'" if self.filename else "The metadata mapping"
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class Batch:
         try:
             return parse_mapping(source.content, source.content_type, source.filename)
         except MappingError as exc:
-            raise InvalidMetadataMapping(str(exc)) from None
+            raise InvalidMetadataMapping(f"{source.name}: {exc}") from None
 
     def announcement(self, mapping: Mapping) -> Announcement:
         documents = [
@@ -121,11 +127,21 @@ class Batch:
             for name in mapping if name not in uploaded
         ]
         created = BatchCreated(batch_id=self.batch_id, data=BatchCreatedData(documents=documents, warnings=warnings))
+        self._readable_back(created)
         queued = [
             DocumentQueued(batch_id=self.batch_id, document_id=doc.document_id, data=DocumentQueuedData(document=doc))
             for doc in documents
         ]
         return Announcement(created, queued, warnings)
+
+    def _readable_back(self, created: BatchCreated) -> None:
+        """Announce nothing a subscriber could not read back: metadata it cannot load is refused here."""
+        try:
+            parse_event(created.to_json())
+        except (ValueError, RecursionError) as exc:
+            name = self.mapping_source.name if self.mapping_source else "The metadata mapping"
+            raise InvalidMetadataMapping(f"{name}: its metadata could not be read back ({type(exc).__name__})") \
+                from None
 
     def withdrawal(self) -> BatchCancelled:
         return BatchCancelled(batch_id=self.batch_id, data=BatchCancelledData(reason="upload failed; nothing was kept"))

@@ -36,6 +36,27 @@ class InvalidMultipart(Refusal):
     """The body is not a well-formed multipart/form-data body."""
 
 
+class UploadTimedOut(Refusal):
+    def __init__(self, idle_seconds: float):
+        super().__init__(f"The upload sent nothing for {idle_seconds:g} s and was cut off; nothing was kept")
+
+
+class IdempotencyKeyInFlight(Refusal):
+    """A request with this Idempotency-Key is still being answered; its answer is replayed once it is done."""
+
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still in progress; retry shortly for its answer")
+
+
+class TooManyStreams(Refusal):
+    retry_after = 5
+
+    def __init__(self, limit: int, scope: str):
+        super().__init__(f"At most {limit} live progress streams are open {scope}; close one or poll the status")
+
+
 class BacklogFull(Refusal):
     def __init__(self, pending_bytes: int, pending_documents: int, max_pending_bytes: int, retry_after: int):
         super().__init__(f"{pending_bytes} bytes in {pending_documents} documents are waiting for ingestion "

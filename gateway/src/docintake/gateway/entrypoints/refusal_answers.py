@@ -9,12 +9,15 @@ from docintake.gateway.domain.refusals import (
     BatchNotProjected,
     BatchTooLarge,
     FileTooLarge,
+    IdempotencyKeyInFlight,
     InvalidMetadataMapping,
     InvalidMultipart,
     NoFiles,
     Refusal,
     StatusServiceUnavailable,
+    TooManyStreams,
     UploadFailed,
+    UploadTimedOut,
 )
 from docintake.platform.web import ApiError, error_response
 
@@ -24,7 +27,10 @@ ANSWERS: dict[type[Refusal], tuple[int, str]] = {
     InvalidMetadataMapping: (400, "INVALID_METADATA_MAPPING"),
     InvalidMultipart: (400, "INVALID_MULTIPART"),
     BatchNotFound: (404, "BATCH_NOT_FOUND"),
+    UploadTimedOut: (408, "REQUEST_TIMEOUT"),
+    IdempotencyKeyInFlight: (409, "IDEMPOTENCY_KEY_IN_FLIGHT"),
     FileTooLarge: (413, "FILE_TOO_LARGE"),
+    TooManyStreams: (429, "TOO_MANY_STREAMS"),
     BacklogFull: (503, "INGESTION_BACKLOG_FULL"),
     UploadFailed: (503, "SERVICE_UNAVAILABLE"),
     StatusServiceUnavailable: (503, "SERVICE_UNAVAILABLE"),

@@ -3,19 +3,25 @@
 The key is checked here too, so a client is refused even while the status service is away.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from docintake.contracts.api import BatchPage, BatchStatus
-from docintake.gateway.adapters.status_service import StatusService, end_to_end
+from docintake.gateway.adapters.status_service import StatusService, passed_on
 from docintake.gateway.domain.refusals import BatchNotProjected
-from docintake.gateway.entrypoints.dependencies import SettingsDep, StatusServiceDep, StoreDep, require_api_key
+from docintake.gateway.entrypoints.dependencies import (
+    ApiKey,
+    SettingsDep,
+    StatusServiceDep,
+    StoreDep,
+    StreamBudgetDep,
+    require_api_key,
+)
 from docintake.gateway.entrypoints.upload import ERRORS, INGEST
 from docintake.gateway.service_layer.status_forwarding import PROJECTION_GRACE_SECONDS, answer_about_batch
 from docintake.gateway.settings import GatewaySettings
@@ -25,14 +31,24 @@ from docintake.platform.web import BatchId
 router = APIRouter(dependencies=[Depends(require_api_key)])
 
 
-def streamed(upstream: httpx.Response) -> Response:
-    return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                             headers=end_to_end(upstream.headers), background=BackgroundTask(upstream.aclose))
+def streamed(upstream: httpx.Response, finished: Callable[[], None] = lambda: None) -> Response:
+    """The status service's response passed on as it streams; `finished` runs once it is over, however it ends."""
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await upstream.aclose()
+            finished()
+
+    return StreamingResponse(body(), status_code=upstream.status_code, headers=passed_on(upstream.headers))
 
 
-def asking(request: Request, path: str, body: bytes,
-           status_service: StatusService) -> Callable[[], Awaitable[httpx.Response]]:
-    return partial(status_service.send, request.method, path, request.query_params, request.headers, body)
+def asking(request: Request, path: str, body: bytes, status_service: StatusService,
+           live: bool = False) -> Callable[[], Awaitable[httpx.Response]]:
+    return partial(status_service.send, request.method, path, request.query_params, request.headers, body,
+                   live=live)
 
 
 async def forwarded(request: Request, path: str, status_service: StatusService) -> Response:
@@ -62,10 +78,16 @@ async def batch_status(batch_id: BatchId, request: Request, status_service: Stat
 
 @router.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
             summary="Live progress of a batch as Server-Sent Events, closing at its end")
-async def batch_events(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                       store: StoreDep, settings: SettingsDep) -> Response:
-    return await forwarded_about_batch(request, batch_id, "events", status_service, store, settings,
-                                       grace_seconds=60)
+async def batch_events(batch_id: BatchId, request: Request, api_key: ApiKey, streams: StreamBudgetDep,
+                       status_service: StatusServiceDep, store: StoreDep, settings: SettingsDep) -> Response:
+    streams.take(api_key)
+    try:
+        ask = asking(request, f"{INGEST}/batch/{batch_id}/events", b"", status_service, live=True)
+        upstream = await answer_about_batch(ask, batch_id, store, settings.max_files, grace_seconds=60)
+    except BaseException:
+        streams.give_back(api_key)
+        raise
+    return streamed(upstream, finished=partial(streams.give_back, api_key))
 
 
 @router.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,

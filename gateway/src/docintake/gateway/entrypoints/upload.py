@@ -15,6 +15,7 @@ from docintake.gateway.entrypoints import metrics
 from docintake.gateway.entrypoints.dependencies import (
     AnswersDep,
     ApiKey,
+    InFlightDep,
     PublishDep,
     SettingsDep,
     StatusServiceDep,
@@ -24,10 +25,12 @@ from docintake.gateway.entrypoints.refusal_answers import api_error
 from docintake.gateway.service_layer import idempotency
 from docintake.gateway.service_layer.accept_batch import accept_batch
 from docintake.gateway.service_layer.admission import admit
+from docintake.platform.security_headers import page_policy
 
 INGEST = "/api/v1/documents/ingest"
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 503)}
 UPLOAD_PAGE = (Path(__file__).parent / "static" / "index.html").read_text()
+UPLOAD_PAGE_POLICY = page_policy(UPLOAD_PAGE)
 
 router = APIRouter()
 
@@ -61,24 +64,26 @@ async def ingest_batch(
     answers: AnswersDep,
     status_service: StatusServiceDep,
     publish: PublishDep,
+    in_flight: InFlightDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     started = time.perf_counter()
-    replayed = await idempotency.recall(answers, api_key, idempotency_key)
-    if replayed is not None:
-        return JSONResponse(replayed.body, status_code=replayed.status, headers={"Idempotent-Replayed": "true"})
-    try:
-        boundary = boundary_of(request.headers.get("content-type"))
-        await admit(status_service, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
-        accepted = await accept_batch(MultipartReader(request.stream(), boundary).parts(), store, publish,
-                                      settings.batch_limits)
-    except Refusal as refusal:
-        error = api_error(refusal)
-        metrics.BATCHES.labels(error.code).inc()
-        await idempotency.remember(answers, api_key, idempotency_key, Answer(error.status, error.body()))
-        raise error from None
-    body = accepted.answer().model_dump(mode="json")
-    await idempotency.remember(answers, api_key, idempotency_key, Answer(202, body))
+    with idempotency.only_one_at_a_time(in_flight, api_key, idempotency_key):
+        replayed = await idempotency.recall(answers, api_key, idempotency_key)
+        if replayed is not None:
+            return JSONResponse(replayed.body, status_code=replayed.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            boundary = boundary_of(request.headers.get("content-type"))
+            await admit(status_service, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
+            parts = MultipartReader(request.stream(), boundary, settings.body_idle_timeout_seconds).parts()
+            accepted = await accept_batch(parts, store, publish, settings.batch_limits)
+        except Refusal as refusal:
+            error = api_error(refusal)
+            metrics.BATCHES.labels(error.code).inc()
+            await idempotency.remember(answers, api_key, idempotency_key, Answer(error.status, error.body()))
+            raise error from None
+        body = accepted.answer().model_dump(mode="json")
+        await idempotency.remember(answers, api_key, idempotency_key, Answer(202, body))
     metrics.BATCHES.labels("accepted").inc()
     metrics.DOCUMENTS.inc(accepted.total_documents)
     metrics.BYTES.inc(accepted.total_bytes)
@@ -88,4 +93,4 @@ async def ingest_batch(
 
 @router.get("/", include_in_schema=False)
 async def upload_page() -> HTMLResponse:
-    return HTMLResponse(UPLOAD_PAGE)
+    return HTMLResponse(UPLOAD_PAGE, headers={"Content-Security-Policy": UPLOAD_PAGE_POLICY})
