@@ -1,6 +1,9 @@
-"""A recording publisher, for service-layer tests (the in-memory repository is in the service's adapters)."""
+"""A recording publisher and a flaky store, for service-layer tests (the in-memory repository itself is
+in the service's adapters)."""
 
 from docintake.contracts.events import Event
+from docintake.platform.errors import GraphUnavailable
+from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 
 
 class RecordingPublisher:
@@ -15,3 +18,17 @@ class RecordingPublisher:
 
     def of_type(self, event_type: type[Event]) -> list[Event]:
         return [event for event in self.events if isinstance(event, event_type)]
+
+
+class FlakyRepository(InMemoryProgressRepository):
+    """A store that is unreachable for its first `outage` writes."""
+
+    def __init__(self, outage: int) -> None:
+        super().__init__()
+        self.outage = outage
+
+    async def apply_once(self, event_ids, batch_id, change):
+        if self.outage:
+            self.outage -= 1
+            raise GraphUnavailable("Neo4j unavailable: connection refused")
+        return await super().apply_once(event_ids, batch_id, change)

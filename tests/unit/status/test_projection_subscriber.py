@@ -4,8 +4,8 @@ event type, reject an unreadable body without requeueing it, wait out a store ou
 import pytest
 from faststream.rabbit import TestRabbitBroker
 from faststream.rabbit.message import RabbitMessage
+from prometheus_client import REGISTRY
 
-from docintake.platform.errors import GraphUnavailable
 from docintake.platform.topology import EVENTS_EXCHANGE, STATUS_QUEUE
 from docintake.status import bootstrap
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
@@ -13,20 +13,7 @@ from docintake.status.entrypoints import projection_subscriber
 from docintake.status.entrypoints.metrics import EVENTS_APPLIED, MESSAGES_REJECTED
 from docintake.status.settings import StatusSettings
 from tests.unit.status.status_events import SyntheticBatch
-
-
-class OutageRepository(InMemoryProgressRepository):
-    """A store that is out of reach for its first `outage` changes."""
-
-    def __init__(self, outage: int = 0) -> None:
-        super().__init__()
-        self.outage = outage
-
-    async def apply_once(self, event_ids, batch_id, change):
-        if self.outage:
-            self.outage -= 1
-            raise GraphUnavailable("Neo4j unavailable: connection refused")
-        return await super().apply_once(event_ids, batch_id, change)
+from tests.unit.status.status_fakes import FlakyRepository
 
 
 class Settlements:
@@ -98,10 +85,21 @@ async def test_a_store_outage_is_waited_out_and_the_event_then_applied(settlemen
         pauses.append(seconds)
 
     monkeypatch.setattr(projection_subscriber.asyncio, "sleep", no_sleep)
-    repo, synthetic = OutageRepository(outage=3), SyntheticBatch(size=1)
+    repo, synthetic = FlakyRepository(outage=3), SyntheticBatch(size=1)
 
     await project(repo, synthetic.created().to_json())
 
     assert synthetic.batch_id in repo.batches
     assert pauses == [1, 2, 4]
     assert settlements.calls == [("ack", None)]
+
+
+async def test_every_message_is_counted_by_faststreams_prometheus_middleware(settlements):
+    def received() -> float:
+        return sum(sample.value for metric in REGISTRY.collect() for sample in metric.samples
+                   if sample.name == "faststream_received_messages_total"
+                   and sample.labels.get("app_name") == "docintake-status")
+
+    before = received()
+    await project(InMemoryProgressRepository(), SyntheticBatch(size=1).created().to_json(), b"{not json")
+    assert received() == before + 2

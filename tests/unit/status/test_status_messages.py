@@ -5,7 +5,6 @@ from uuid import uuid4
 import pytest
 
 from docintake.contracts.events import BatchCompleted
-from docintake.platform.errors import GraphUnavailable
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 from docintake.status.domain.completion import completion_event_id
 from docintake.status.domain.paging import PageMark
@@ -16,7 +15,7 @@ from docintake.status.entrypoints.projection_subscriber import UnknownEventType,
 from docintake.status.service_layer.process_manager import apply_event
 from docintake.status.service_layer.projection import Outcome
 from tests.unit.status.status_events import T0, SyntheticBatch
-from tests.unit.status.status_fakes import RecordingPublisher
+from tests.unit.status.status_fakes import FlakyRepository, RecordingPublisher
 
 
 def test_an_event_body_is_read():
@@ -63,20 +62,6 @@ def test_page_marks_round_trip_and_foreign_cursors_are_refused():
     assert PageMark.decode(mark.encode()) == mark
     with pytest.raises(ValueError):
         PageMark.decode("not-a-cursor")
-
-
-class FlakyRepository(InMemoryProgressRepository):
-    """A store that is unreachable for its first `outage` writes."""
-
-    def __init__(self, outage: int) -> None:
-        super().__init__()
-        self.outage = outage
-
-    async def apply_once(self, event_ids, batch_id, change):
-        if self.outage:
-            self.outage -= 1
-            raise GraphUnavailable("Neo4j unavailable: connection refused")
-        return await super().apply_once(event_ids, batch_id, change)
 
 
 async def test_an_unreachable_store_is_waited_out_not_given_up(monkeypatch):
