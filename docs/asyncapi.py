@@ -16,21 +16,19 @@ from docintake.contracts.events import ALL_EVENTS
 from docintake.ingestor.entrypoints.subscribers import broker as ingestor
 from docintake.platform.messaging import make_broker
 from docintake.platform.topology import EVENTS_EXCHANGE
-from docintake.status.consumer import subscribe_projection
+from docintake.status.entrypoints.projection_subscriber import broker as status
 
 PUBLISHED_BY = {
-    "batch.created": "gateway",
+    "batch.created": "gateway (status service for a batch whose own never came within the stall timeout)",
     "document.queued": "gateway (status service on retry)",
     "document.ingested": "ingestor",
-    "document.failed": "ingestor",
+    "document.failed": "ingestor (status service when it gives up on a stalled or never queued document)",
     "batch.completed": "status service",
     "batch.cancelled": "status service (gateway when an upload is withdrawn)",
 }
 
 
 def specification() -> dict:
-    status = make_broker("amqp://guest:guest@localhost:5672/")
-    subscribe_projection(status, None, None, None)
     published = make_broker("amqp://guest:guest@localhost:5672/")
     for event in ALL_EVENTS:
         published.publisher(
