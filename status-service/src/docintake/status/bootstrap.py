@@ -46,8 +46,8 @@ def build(settings: StatusSettings, repo: ProgressRepository, rabbit: RabbitBrok
           clock: Clock = utcnow) -> Dependencies:
     publish = publisher(rabbit)
 
-    def apply_group(events: Sequence[Event]):  # noqa: ANN202 - an awaitable of the outcomes
-        return apply_and_announce(events, repo, publish)
+    async def apply_group(events: Sequence[Event]) -> list[Outcome]:
+        return await apply_and_announce(events, repo, publish)
 
     dependencies = Dependencies(
         settings=settings, repo=repo, broker=rabbit, clock=clock, publish=publish,
