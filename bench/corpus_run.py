@@ -32,7 +32,7 @@ def main() -> None:
         futures = [pool.schedule(parse_file, (path, path.name), timeout=arguments.timeout) for path in files]
         outcomes = [_outcome(future, arguments.timeout) for future in futures]
     elapsed = time.perf_counter() - started
-    _report(corpus, list(zip(files, outcomes)), elapsed)
+    _report(corpus, list(zip(files, outcomes, strict=True)), elapsed)
 
 
 def _arguments() -> argparse.Namespace:

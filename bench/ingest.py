@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deploy.native.services import ServiceProcess  # noqa: E402
+from deploy.native.settings import DeploySettings  # noqa: E402
 from docintake.contracts.metadata import DocumentMetadata  # noqa: E402
 from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph  # noqa: E402
 from docintake.ingestor.adapters.parsers.formats import parse_file  # noqa: E402
@@ -34,7 +35,8 @@ from tests.support.ingest import outcomes_for, stage  # noqa: E402
 
 async def staged(store: ObjectStore, count: int, seed: int):
     documents = list(mixed_set(count, seed))
-    return [await stage(store, content, name, metadata={"author": "Bench", "tags": "bench"}) for name, content in documents]
+    metadata = {"author": "Bench", "tags": "bench"}
+    return [await stage(store, content, name, metadata=metadata) for name, content in documents]
 
 
 async def floor(settings: IngestorSettings, store: ObjectStore, events) -> float:
@@ -50,7 +52,8 @@ async def floor(settings: IngestorSettings, store: ObjectStore, events) -> float
             await store.download(ref.key, path)
             parsed = parse_file(path, ref.filename, settings.max_expanded_bytes)
             chunks = chunk_sections(parsed.sections, settings.chunk_size, settings.chunk_overlap)
-            await graph.write_document(ref, str(event.batch_id), DocumentMetadata.validate_raw(ref.metadata), parsed, chunks)
+            metadata = DocumentMetadata.validate_raw(ref.metadata)
+            await graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
     elapsed = time.perf_counter() - started
     await driver.close()
     return elapsed
@@ -58,7 +61,7 @@ async def floor(settings: IngestorSettings, store: ObjectStore, events) -> float
 
 async def through_broker(settings: IngestorSettings, events, processes: int) -> tuple[float, int]:
     ingestors = [
-        ServiceProcess(f"ingestor-bench-{n}", "docintake-ingestor", settings.state_dir / "bench",
+        ServiceProcess(f"ingestor-bench-{n}", "docintake-ingestor", DeploySettings().state_dir / "bench",
                        env={"DOCINTAKE_LOG_LEVEL": "INFO"})
         for n in range(processes)
     ]

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from docintake.platform.messaging import declare_topology, make_broker, messages_waiting, publish_all  # noqa: E402
 from docintake.platform.settings import Settings  # noqa: E402
 from docintake.platform.topology import STATUS_QUEUE  # noqa: E402
-from tests.status.status_harness import API_KEY, STATUS, StatusService, status_of  # noqa: E402
-from tests.unit.status.status_events import SyntheticBatch  # noqa: E402
+from tests.support.status_events import SyntheticBatch  # noqa: E402
+from tests.support.status_service import API_KEY, STATUS, StatusService, status_of  # noqa: E402
 
 
 async def poll(http: aiohttp.ClientSession, path: str, interval: float, stop,
@@ -114,8 +114,9 @@ async def run(arguments: argparse.Namespace) -> None:
     for phase, sample in (("while the events are projected", during), ("afterwards", after)):
         if len(sample) >= 2:
             quantiles = statistics.quantiles(sample, n=100)
-            print(f"  {phase}: {len(sample)} requests, latency p50 {quantiles[49] * 1000:.1f} ms, "
-                  f"p95 {quantiles[94] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms, max {max(sample) * 1000:.1f} ms")
+            p50, p95, p99 = (quantiles[i] * 1000 for i in (49, 94, 98))
+            print(f"  {phase}: {len(sample)} requests, latency p50 {p50:.1f} ms, "
+                  f"p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(sample) * 1000:.1f} ms")
     print(f"projection: {total_events} events of {arguments.batches} batches x {arguments.documents} documents "
           f"in {elapsed:.2f}s = {total_events / elapsed:.0f} events/s (publishing took {published - started:.2f}s)")
 

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deploy.native.services import ServiceProcess  # noqa: E402
+from deploy.native.settings import DeploySettings  # noqa: E402
 from docintake.contracts.events import BatchCancelled, BatchCancelledData  # noqa: E402
 from docintake.platform.messaging import make_broker, publish  # noqa: E402
 from docintake.platform.settings import Settings  # noqa: E402
@@ -118,7 +119,7 @@ def main() -> None:
     file_bytes = args.total_mib * BLOCK // args.files
     total = file_bytes * args.files
     port = free_port()
-    gateway = ServiceProcess("gateway-bench", "docintake-gateway", settings.state_dir / "bench",
+    gateway = ServiceProcess("gateway-bench", "docintake-gateway", DeploySettings().state_dir / "bench",
                              env={"DOCINTAKE_GATEWAY_PORT": str(port), "DOCINTAKE_LOG_LEVEL": "INFO"},
                              ready_url=f"http://127.0.0.1:{port}/readyz")
     gateway.start()

@@ -2,8 +2,8 @@
 
     .venv/bin/python docs/asyncapi.py        (or: make asyncapi)
 
-The consumers come from the services' own brokers; every event a service publishes is
-declared here as a publisher on docintake.events with its Pydantic model as the schema.
+Every subscriber and publisher in it is the one a service declares: the gateway's publishers, the
+ingestor's and the status service's brokers with their subscribers and publishers.
 """
 
 import json
@@ -12,35 +12,24 @@ from pathlib import Path
 
 from faststream.specification import AsyncAPI
 
-from docintake.contracts.events import ALL_EVENTS
+from docintake.gateway.adapters.event_publishers import router as gateway_publishers
 from docintake.ingestor.entrypoints.subscribers import broker as ingestor
 from docintake.platform.messaging import make_broker
-from docintake.platform.topology import EVENTS_EXCHANGE
 from docintake.status.entrypoints.projection_subscriber import broker as status
-
-PUBLISHED_BY = {
-    "batch.created": "gateway (status service for a batch whose own never came within the stall timeout)",
-    "document.queued": "gateway (status service on retry)",
-    "document.ingested": "ingestor",
-    "document.failed": "ingestor (status service when it gives up on a stalled or never queued document)",
-    "batch.completed": "status service",
-    "batch.cancelled": "status service (gateway when an upload is withdrawn)",
-}
 
 
 def specification() -> dict:
-    published = make_broker("amqp://guest:guest@localhost:5672/")
-    for event in ALL_EVENTS:
-        published.publisher(
-            exchange=EVENTS_EXCHANGE, routing_key=event.routing_key, persist=True, schema=event,
-            title=f"{event.routing_key}:publish", description=f"{event.__name__}, published by {PUBLISHED_BY[event.routing_key]}",
-        )
+    gateway = make_broker("amqp://guest:guest@localhost:5672/")
+    gateway.include_router(gateway_publishers)
     spec = AsyncAPI(
-        ingestor, status, published, title="docintake events", version="1.0.0",
+        gateway, ingestor, status, title="docintake events", version="1.0.0",
         description="Events of batch document ingestion on the topic exchange docintake.events. "
         "Bind a queue of your own to follow them; every body is one JSON event envelope.",
     )
-    return json.loads(spec.to_specification().to_json())
+    document = json.loads(spec.to_specification().to_json())
+    for server in document["servers"].values():  # the brokers' own URLs come from this machine's settings
+        server.update(host="localhost:5672", pathname="/")
+    return document
 
 
 def main() -> None:

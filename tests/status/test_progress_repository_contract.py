@@ -11,7 +11,7 @@ from docintake.status.adapters.in_memory_progress_repository import InMemoryProg
 from docintake.status.domain.paging import PageMark
 from docintake.status.domain.progress import Batch, DocumentState
 from docintake.status.domain.refusals import BatchNotFound
-from tests.unit.status.status_events import SyntheticBatch
+from tests.support.status_events import SyntheticBatch
 
 LAST_ID = UUID(int=2**128 - 1)
 

@@ -6,9 +6,9 @@ import signal
 from docintake.contracts.events import BatchCompleted, DocumentFailed
 from docintake.platform.messaging import publish_all
 from docintake.platform.topology import INGESTOR_QUEUE
-from tests.status.status_harness import StatusService, status_when
 from tests.support.broker import listen
-from tests.unit.status.status_events import SyntheticBatch
+from tests.support.status_events import SyntheticBatch
+from tests.support.status_service import StatusService, status_when
 
 
 async def test_the_service_logs_ready_and_exits_0_on_sigterm(tmp_path):

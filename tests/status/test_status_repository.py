@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from docintake.status.domain.progress import Batch
 from docintake.status.service_layer.process_manager import apply_event
 from docintake.status.service_layer.projection import Outcome
-from tests.unit.status.status_events import T0, SyntheticBatch
+from tests.support.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import RecordingPublisher
 from tests.unit.status.status_histories import delivered, live, lives, replayed
 

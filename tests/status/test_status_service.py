@@ -10,10 +10,10 @@ from docintake.contracts.api import BatchStatus
 from docintake.contracts.events import BatchCancelled, BatchCompleted, DocumentQueued
 from docintake.contracts.topology import DEAD_LETTER_QUEUE_NAME, EXCHANGE_NAME
 from docintake.platform.messaging import publish_all
-from tests.status.status_harness import STATUS, StatusService, status_of, status_when
 from tests.support.broker import listen
 from tests.support.eventually import eventually
-from tests.unit.status.status_events import SyntheticBatch
+from tests.support.status_events import SyntheticBatch
+from tests.support.status_service import STATUS, StatusService, status_of, status_when
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from docintake.contracts.events import Event
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 from docintake.status.service_layer import commands, process_manager, queries
 from docintake.status.service_layer.ports import ProgressRepository
-from tests.unit.status.status_events import T0, SyntheticBatch
+from tests.support.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import RecordingPublisher
 
 TIMEOUT_SECONDS = 60

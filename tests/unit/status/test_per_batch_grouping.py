@@ -5,7 +5,7 @@ import asyncio
 from docintake.platform.errors import GraphUnavailable
 from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
 from docintake.status.service_layer.projection import Outcome
-from tests.unit.status.status_events import SyntheticBatch
+from tests.support.status_events import SyntheticBatch
 
 
 class Groups:

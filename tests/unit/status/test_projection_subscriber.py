@@ -12,7 +12,7 @@ from docintake.status.adapters.in_memory_progress_repository import InMemoryProg
 from docintake.status.entrypoints import projection_subscriber
 from docintake.status.entrypoints.metrics import EVENTS_APPLIED, MESSAGES_REJECTED
 from docintake.status.settings import StatusSettings
-from tests.unit.status.status_events import SyntheticBatch
+from tests.support.status_events import SyntheticBatch
 from tests.unit.status.status_fakes import FlakyRepository
 
 

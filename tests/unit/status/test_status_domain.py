@@ -11,7 +11,7 @@ from docintake.status.domain.progress import NOT_QUEUED, TIMED_OUT, Batch, Docum
 from docintake.status.domain.refusals import BatchAlreadyFinished, BatchIsCancelled, NothingToRetry
 from docintake.status.domain.retry import retry_events
 from docintake.status.domain.stall import stall_verdicts
-from tests.unit.status.status_events import T0, SyntheticBatch
+from tests.support.status_events import T0, SyntheticBatch
 
 NOW = T0 + timedelta(hours=1)
 

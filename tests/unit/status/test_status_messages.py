@@ -14,7 +14,7 @@ from docintake.status.entrypoints import projection_subscriber as consumer
 from docintake.status.entrypoints.projection_subscriber import UnknownEventType, UnreadableMessage, read_event
 from docintake.status.service_layer.process_manager import apply_event
 from docintake.status.service_layer.projection import Outcome
-from tests.unit.status.status_events import T0, SyntheticBatch
+from tests.support.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import FlakyRepository, RecordingPublisher
 
 

@@ -10,8 +10,8 @@ from docintake.status.adapters.in_memory_progress_repository import InMemoryProg
 from docintake.status.domain.refusals import BatchNotFound, EventNotPublished, NothingToRetry
 from docintake.status.service_layer import commands, process_manager, queries
 from docintake.status.service_layer.projection import Outcome
-from tests.unit.status.status_events import T0
-from tests.unit.status.status_events import SyntheticBatch as AnySyntheticBatch
+from tests.support.status_events import T0
+from tests.support.status_events import SyntheticBatch as AnySyntheticBatch
 from tests.unit.status.status_fakes import RecordingPublisher
 
 # The fold and the sweeper run on the events' own times: the batches start at T0, the clock a little later.

@@ -10,6 +10,7 @@ from faststream.rabbit import RabbitBroker
 from docintake.contracts.events import BatchCompleted, Event, utcnow
 from docintake.platform import messaging
 from docintake.status.adapters.coalesced_reads import CoalescedReads
+from docintake.status.adapters.event_broker import publishers
 from docintake.status.adapters.neo4j_progress_repository import Neo4jProgressRepository
 from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
 from docintake.status.entrypoints.metrics import COMPLETIONS_PUBLISHED
@@ -32,10 +33,10 @@ class Dependencies:
     projection: PerBatchGrouping[Outcome]
 
 
-def publisher(rabbit: RabbitBroker) -> Publish:
+def publisher() -> Publish:
     """Publish with the broker's confirm; counts the completions that went out."""
     async def publish(event: Event) -> None:
-        await messaging.publish(rabbit, event)
+        await publishers.publish(event)
         if isinstance(event, BatchCompleted):
             COMPLETIONS_PUBLISHED.inc()
 
@@ -44,7 +45,7 @@ def publisher(rabbit: RabbitBroker) -> Publish:
 
 def build(settings: StatusSettings, repo: ProgressRepository, rabbit: RabbitBroker = broker,
           clock: Clock = utcnow) -> Dependencies:
-    publish = publisher(rabbit)
+    publish = publisher()
 
     async def apply_group(events: Sequence[Event]) -> list[Outcome]:
         return await apply_and_announce(events, repo, publish)

@@ -2,8 +2,10 @@
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
-from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue, RabbitRouter
+from faststream.rabbit.publisher import RabbitPublisher
 
 from docintake.contracts.events import Event
 from docintake.platform.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, WORK_QUEUES
@@ -84,3 +86,37 @@ async def publish_all(broker: RabbitBroker, events: list[Event], in_flight: int 
 
     await asyncio.gather(*(one(event) for event in events))
 
+
+class EventPublishers:
+    """A service's FastStream publishers on docintake.events, one per event it publishes, declared where
+    the service declares its broker (or router) so that the AsyncAPI document lists them; each event goes
+    out persistent and mandatory through its own, confirmed."""
+
+    def __init__(self, owner: RabbitBroker | RabbitRouter, service: str, events: Iterable[type[Event]]):
+        self.by_routing_key: dict[str, RabbitPublisher] = {
+            event.routing_key: owner.publisher(
+                exchange=EVENTS_EXCHANGE, routing_key=event.routing_key, persist=True, mandatory=True,
+                timeout=PUBLISH_TIMEOUT_SECONDS, content_type="application/json", schema=event,
+                title=f"{service}:{event.routing_key}:publish", description=f"{event.__name__}, published by {service}",
+            )
+            for event in events
+        }
+
+    def __getitem__(self, event: type[Event]) -> RabbitPublisher:
+        return self.by_routing_key[event.routing_key]
+
+    async def publish(self, event: Event) -> None:
+        """Returns once the broker confirmed the event."""
+        await self.by_routing_key[event.routing_key].publish(
+            event.to_json(), message_id=str(event.event_id), message_type=event.event_type,
+        )
+
+    async def publish_all(self, events: list[Event], in_flight: int = 64) -> None:
+        """Up to `in_flight` unconfirmed at once; raises if any is not confirmed."""
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(event: Event) -> None:
+            async with gate:
+                await self.publish(event)
+
+        await asyncio.gather(*(one(event) for event in events))

@@ -21,7 +21,6 @@ from faststream.exceptions import RejectMessage
 from faststream.rabbit import RabbitMessage, RabbitQueue
 from faststream.rabbit.message import RabbitMessage as ReceivedMessage
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
-from faststream.rabbit.publisher import RabbitPublisher
 from prometheus_client import REGISTRY
 
 from docintake.contracts.events import BatchCancelled, DocumentFailed, DocumentIngested, DocumentQueued, Event
@@ -34,7 +33,7 @@ from docintake.ingestor.service_layer.ingest import ingest_document
 from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.logging import get_logger
-from docintake.platform.messaging import PUBLISH_TIMEOUT_SECONDS, backoff_seconds, deliveries_so_far, make_broker
+from docintake.platform.messaging import EventPublishers, backoff_seconds, deliveries_so_far, make_broker
 from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_QUEUE
 
 log = get_logger(__name__)
@@ -48,24 +47,9 @@ broker = make_broker(_environment.rabbitmq_url, prefetch=_environment.effective_
 broker.add_middleware(RabbitPrometheusMiddleware(registry=REGISTRY, app_name="docintake-ingestor"))
 
 
-def _outcome_publisher(event: type[Event]) -> RabbitPublisher:
-    return broker.publisher(
-        exchange=EVENTS_EXCHANGE, routing_key=event.routing_key, mandatory=True, persist=True,
-        timeout=PUBLISH_TIMEOUT_SECONDS, content_type="application/json", schema=event,
-        title=f"{event.routing_key}:publish", description=f"{event.__name__}, published by the ingestor",
-    )
-
-
-document_ingested = _outcome_publisher(DocumentIngested)
-document_failed = _outcome_publisher(DocumentFailed)
-OUTCOME_PUBLISHERS = {DocumentIngested.routing_key: document_ingested, DocumentFailed.routing_key: document_failed}
-
-
-async def announce(outcome: Event) -> None:
-    """Publish the outcome; returns once the broker confirmed it."""
-    await OUTCOME_PUBLISHERS[outcome.routing_key].publish(
-        outcome.to_json(), message_id=str(outcome.event_id), message_type=outcome.event_type,
-    )
+outcomes = EventPublishers(broker, "ingestor", (DocumentIngested, DocumentFailed))
+document_ingested, document_failed = outcomes[DocumentIngested], outcomes[DocumentFailed]
+announce = outcomes.publish
 
 
 def carrying(event: type[Event]) -> Callable[[ReceivedMessage], Awaitable[bool]]:
