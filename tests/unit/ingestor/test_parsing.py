@@ -186,6 +186,15 @@ def test_html_drops_scripts_and_starts_sections_at_headings(write):
     assert "NOISE" not in text_of(document)
 
 
+def test_html_with_deeply_nested_inline_elements_keeps_every_word_and_its_blocks(write):
+    data = ("<html><body><h2>Deep</h2><p>" + "<b><i><span>word " * 20_000 + "</p><p>after</p></body></html>").encode()
+
+    document = parse(write, "deep.html", data)
+
+    assert document.sections[0].heading == "Deep"
+    assert document.sections[0].text.split("\n") == ["Deep", " ".join(["word"] * 20_000), "after"]
+
+
 def test_html_declared_charset_is_respected(write):
     data = documents.html("Café", [("Menü", ["Crème brûlée for 5 €"])], charset="cp1252")
 

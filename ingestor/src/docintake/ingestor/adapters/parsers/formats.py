@@ -366,19 +366,28 @@ def html_sections(markup: str) -> list[Section]:
 
 
 def _html_blocks(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
-    """Each block element with its own text (not that of the blocks nested in it), in reading order."""
+    """Each block element with its own text (not that of the blocks nested in it), in reading order.
+
+    One walk of the tree that carries each node's block down with it, so that deeply nested inline
+    elements cost what their size costs (asking each text node for its block would be quadratic)."""
     block, parts = None, []
-    for node in root.traverse(include_text=True):
-        if node.tag == "br":
-            parts.append("\n")
-        elif node.is_text_node:
-            here = _block_of(node)
-            if block is None or here.mem_id != block.mem_id:
+    stack = [(root, _block_of(root))]
+    while stack:
+        node, enclosing = stack.pop()
+        if node.mem_id != root.mem_id and node.next is not None:
+            stack.append((node.next, enclosing))
+        if node.is_text_node:
+            if block is None or enclosing.mem_id != block.mem_id:
                 if block is not None:
                     yield block, _block_text(block, parts)
-                block, parts = here, []
+                block, parts = enclosing, []
             text = node.text_content or ""
-            parts.append(text if here.tag == "pre" else _SPACES.sub(" ", text))
+            parts.append(text if enclosing.tag == "pre" else _SPACES.sub(" ", text))
+            continue
+        if node.tag == "br":
+            parts.append("\n")
+        if node.child is not None:
+            stack.append((node.child, node if node.tag in _BLOCKS else enclosing))
     if block is not None:
         yield block, _block_text(block, parts)
 
