@@ -370,7 +370,8 @@ def _html_blocks(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
 
     One walk of the tree that carries each node's block down with it, so that deeply nested inline
     elements cost what their size costs (asking each text node for its block would be quadratic)."""
-    block, parts = None, []
+    block: LexborNode | None = None
+    parts: list[str] = []
     stack = [(root, _block_of(root))]
     while stack:
         node, enclosing = stack.pop()
