@@ -11,26 +11,30 @@ from uuid import uuid4
 
 import aio_pika
 import httpx
+import psutil
 import pytest
 
 from docintake.contracts.topology import EXCHANGE_NAME
 from docintake.platform.storage import ObjectStore
 from tests.e2e.conftest import System
-from tests.support.batches import INGEST
+from tests.support.batches import INGEST, TERMINAL, upload
 
 pytestmark = pytest.mark.slow
 
 BATCH = f"{INGEST}/batch"
 BOUNDARY = "hostile-boundary"
 MAX_FILE_BYTES = 256 * 1024
-BODY_IDLE_SECONDS = 2
+BODY_IDLE_SECONDS = 5
+# More keys than one, so that many streams can be open without hitting the per-key share.
+API_KEYS = ["dev-key", *(f"stream-key-{n}" for n in range(9))]
 
 
 @pytest.fixture(scope="module")
 def hostile_system(settings, tmp_path_factory):
     running = System(settings, tmp_path_factory.mktemp("hostile"))
     running.env.update(DOCINTAKE_MAX_FILE_BYTES=str(MAX_FILE_BYTES), DOCINTAKE_MAX_FILES="5",
-                       DOCINTAKE_BODY_IDLE_TIMEOUT_SECONDS=str(BODY_IDLE_SECONDS))
+                       DOCINTAKE_BODY_IDLE_TIMEOUT_SECONDS=str(BODY_IDLE_SECONDS),
+                       DOCINTAKE_API_KEYS=",".join(API_KEYS))
     for process in running.processes:
         process.env.update(running.env)
     running.start()
@@ -244,4 +248,118 @@ async def test_a_hostile_request_gets_its_answer_and_leaves_nothing_behind(setti
         assert set(answer.body) == {"error"} and set(answer.body["error"]) == {"code", "message"}
     assert set(await store.keys("batches/")) == before
     assert [event.get("event_type") for event in published] == []
+    await answers_others_within_a_second(client.http)
+
+
+async def test_uploads_stalled_mid_file_hold_no_one_else_up_and_are_cut_off(settings, client):
+    stalled_count = 64
+    store = ObjectStore(settings)
+    before = set(await store.keys("batches/"))
+    head = multipart(("files", "stalled.txt", b"x" * 70_000 + b"@" * 70_000, "text/plain"))
+    stalled_body = head[: head.index(b"@")]  # the file's first half, then nothing more
+    stalled = [asyncio.create_task(client.raw(post(stalled_body, content_length=len(head))))
+               for _ in range(stalled_count)]
+    await asyncio.sleep(1)  # all of them connected and streaming into storage
+    await answers_others_within_a_second(client.http)
+    ready = await client.http.get("/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["checks"]["storage"] is True
+    answers = await asyncio.gather(*stalled)
+    assert {(answer.status, answer.code) for answer in answers} == {(408, "REQUEST_TIMEOUT")}
+    assert set(await store.keys("batches/")) == before
+
+
+async def test_the_same_idempotency_key_from_ten_clients_at_once_makes_one_batch(settings, client):
+    key = f"same-{uuid4()}"
+    files = [("files", ("once.txt", f"Only once {key}".encode()))]
+    async with Exchange(settings.rabbitmq_url) as exchange:
+        await exchange.published_until_now()
+        answers = await asyncio.gather(*(client.call("POST", BATCH, files=files, headers={"Idempotency-Key": key})
+                                         for _ in range(10)))
+        published = await exchange.published_until_now()
+    accepted = [answer for answer in answers if answer.status == 202]
+    assert len(accepted) == 1
+    assert {(answer.status, answer.code) for answer in answers if answer.status != 202} <= {
+        (409, "IDEMPOTENCY_KEY_IN_FLIGHT")}
+    assert [event["event_type"] for event in published].count("docintake.batch.created") == 1
+    again = await client.call("POST", BATCH, files=files, headers={"Idempotency-Key": key})
+    assert again.status == 202 and again.body["batch_id"] == accepted[0].body["batch_id"]
+
+
+async def test_a_filename_of_ten_kilobytes_is_queued_shortened_with_its_extension(settings, client):
+    name = "n" * 10_000 + ".txt"
+    async with Exchange(settings.rabbitmq_url) as exchange:
+        await exchange.published_until_now()
+        answer = await client.call("POST", BATCH, files=[("files", (name, b"A file with a very long name."))])
+        published = await exchange.published_until_now()
+    assert answer.status == 202, answer
+    [queued] = [event for event in published if event["event_type"] == "docintake.document.queued"]
+    assert queued["data"]["document"]["filename"] == "n" * 251 + ".txt"
+
+
+async def stream_lines(http: httpx.AsyncClient, batch_id: str, key: str, opened: asyncio.Event,
+                       close: asyncio.Event) -> int:
+    """Hold a live progress stream open until `close`; its status code."""
+    async with http.stream("GET", f"{BATCH}/{batch_id}/events", headers={"X-API-Key": key},
+                           timeout=httpx.Timeout(30, read=None)) as response:
+        opened.set()
+        if response.status_code == 200:
+            await close.wait()
+        return response.status_code
+
+
+@pytest.fixture
+async def unfinished_batch(hostile_system, client):
+    """A batch that stays in progress: no ingestor runs while the test does."""
+    ingestor = hostile_system.process("ingestor-1")
+    ingestor.stop()
+    try:
+        accepted = await upload(client.http, [("waiting.txt", f"Waiting {uuid4()}".encode())])
+        yield accepted["batch_id"]
+    finally:
+        ingestor.start()
+
+
+async def test_150_live_streams_leave_status_and_list_answering_for_everyone(client, unfinished_batch):
+    close = asyncio.Event()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=client.system.base_url, limits=limits) as streams:
+        opened = [asyncio.Event() for _ in range(150)]
+        tasks = [asyncio.create_task(stream_lines(streams, unfinished_batch, API_KEYS[n % len(API_KEYS)],
+                                                  opened[n], close)) for n in range(150)]
+        async with asyncio.timeout(60):
+            for event in opened:
+                await event.wait()
+        await answers_others_within_a_second(client.http)
+        status = await client.call("GET", f"{BATCH}/{unfinished_batch}/status")
+        assert status.status == 200 and status.body["status"] not in TERMINAL
+        close.set()
+        assert set(await asyncio.gather(*tasks)) == {200}
+
+
+async def test_one_key_gets_its_share_of_live_streams_and_then_429(client, unfinished_batch):
+    close = asyncio.Event()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=client.system.base_url, limits=limits) as streams:
+        opened = [asyncio.Event() for _ in range(20)]
+        tasks = [asyncio.create_task(stream_lines(streams, unfinished_batch, "dev-key", opened[n], close))
+                 for n in range(20)]
+        async with asyncio.timeout(60):
+            for event in opened:
+                await event.wait()
+        one_more = await client.call("GET", f"{BATCH}/{unfinished_batch}/events")
+        close.set()
+        assert set(await asyncio.gather(*tasks)) == {200}
+    assert (one_more.status, one_more.code) == (429, "TOO_MANY_STREAMS")
+    assert one_more.body["error"]["message"]
+
+
+async def test_a_header_flood_costs_the_gateway_no_memory_to_speak_of(client):
+    gateway = psutil.Process(client.system.process("gateway").pid())
+    before = gateway.memory_info().rss
+    floods = [client.raw(post(b"", extra=b"X-Flood: " + b"a" * (20 << 20) + b"\r\n")) for _ in range(10)]
+    answers = await asyncio.gather(*floods)
+    grown = gateway.memory_info().rss - before
+    print(f"gateway RSS {before >> 20} MiB before 10 header lines of 20 MiB each, grown by {grown >> 20} MiB")
+    assert {answer.status for answer in answers} <= {431, 0}  # 0: the connection closed while still sending
+    assert grown < 32 << 20
     await answers_others_within_a_second(client.http)

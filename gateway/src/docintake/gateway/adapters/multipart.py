@@ -97,6 +97,7 @@ class MultipartReader:
                 "on_part_end": lambda: self._events.append(("end", None)),
                 "on_end": lambda: self._events.append(("finished", None)),
             },
+            max_header_size=MAX_PART_HEADER_BYTES,
         )
 
     @staticmethod
