@@ -1,5 +1,6 @@
 """The status service as a real process, driven through the real broker and its HTTP API."""
 
+import asyncio
 import json
 
 import aio_pika
@@ -94,6 +95,22 @@ async def test_cancel_cancels_the_unfinished_documents_and_announces_it(broker, 
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "BATCH_ALREADY_FINISHED"
     assert (await status_of(http, synthetic.batch_id)).cancelled_count == 2
+
+
+async def test_five_clients_cancelling_at_once_publish_one_batch_cancelled(broker, http, settings):
+    synthetic = SyntheticBatch(size=2)
+    await publish_all(broker, [synthetic.created()])
+    await status_when(http, synthetic.batch_id, lambda s: s.total_documents == 2)
+
+    async with listen(settings.rabbitmq_url, "batch.cancelled") as tap:
+        answers = await asyncio.gather(*(http.post(f"/api/v1/documents/ingest/batch/{synthetic.batch_id}/cancel")
+                                         for _ in range(5)))
+        await tap.quiet_for(1.5)
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409, 409, 409, 409]
+    assert {answer.json()["error"]["code"] for answer in answers if answer.status_code == 409} == {
+        "BATCH_ALREADY_FINISHED"}
+    assert len(tap.of_batch(synthetic.batch_id)) == 1
 
 
 async def test_unknown_batch_is_404_with_the_error_envelope(http):

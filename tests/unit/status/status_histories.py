@@ -16,6 +16,7 @@ from docintake.contracts.api import BatchStatus
 from docintake.contracts.events import Event
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 from docintake.status.service_layer import commands, process_manager, queries
+from docintake.status.service_layer.batch_locks import BatchLocks
 from docintake.status.service_layer.ports import ProgressRepository
 from tests.support.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import RecordingPublisher
@@ -72,9 +73,9 @@ async def live(fates: str, retry: bool, cancel: bool = False) -> Life:
     clock.now += timedelta(seconds=5)
     unfinished = (await queries.batch_status(synthetic.batch_id, repo, clock)).status == "in_progress"
     if cancel and unfinished:
-        await commands.cancel_batch(synthetic.batch_id, repo, clock, publish)
+        await commands.cancel_batch(synthetic.batch_id, repo, clock, publish, BatchLocks())
     elif retry and (await queries.batch_status(synthetic.batch_id, repo, clock)).failed_count:
-        retried = await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+        retried = await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish, BatchLocks())
         second = [synthetic.ingested(index, attempt=2, at=clock.now + timedelta(seconds=2))
                   for index, ref in enumerate(synthetic.refs) if retried.documents[ref.document_id].attempt == 2]
         await tell(*second)

@@ -9,6 +9,7 @@ from docintake.contracts.events import BatchCancelled, BatchCompleted, BatchCrea
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 from docintake.status.domain.refusals import BatchNotFound, EventNotPublished, NothingToRetry
 from docintake.status.service_layer import commands, process_manager, queries
+from docintake.status.service_layer.batch_locks import BatchLocks
 from docintake.status.service_layer.projection import Outcome
 from tests.support.status_events import T0
 from tests.support.status_events import SyntheticBatch as AnySyntheticBatch
@@ -89,7 +90,7 @@ async def test_cancel_publishes_and_applies_batch_cancelled(repo, clock, publish
     synthetic = SyntheticBatch(size=2)
     await apply_all([synthetic.created(), synthetic.ingested(0)], repo, clock, publish)
 
-    batch = await commands.cancel_batch(synthetic.batch_id, repo, clock, publish)
+    batch = await commands.cancel_batch(synthetic.batch_id, repo, clock, publish, BatchLocks())
 
     [cancelled] = publish.of_type(BatchCancelled)
     assert batch.status == "cancelled"
@@ -101,7 +102,7 @@ async def test_retry_publishes_the_next_attempt_with_the_uploaded_document(repo,
     synthetic = SyntheticBatch(size=2)
     await apply_all(synthetic.story("ff"), repo, clock, publish)
 
-    batch = await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    batch = await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish, BatchLocks())
 
     queued = publish.of_type(DocumentQueued)
     assert batch.status == "in_progress"
@@ -118,7 +119,7 @@ async def test_retry_without_failures_and_unknown_batches_are_refused(repo, cloc
     synthetic = SyntheticBatch(size=1)
     await apply_all(synthetic.story("i"), repo, clock, publish)
     with pytest.raises(NothingToRetry):
-        await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+        await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish, BatchLocks())
     with pytest.raises(BatchNotFound):
         await queries.batch_status(SyntheticBatch().batch_id, repo, clock)
 
@@ -158,12 +159,12 @@ async def test_a_retry_the_broker_did_not_confirm_changes_nothing_and_can_be_rep
 
     publish.failing = True
     with pytest.raises(EventNotPublished):
-        await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+        await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish, BatchLocks())
     status = await queries.batch_status(synthetic.batch_id, repo, clock)
     assert (status.status, [doc.error_code for doc in status.failed_documents]) == ("partial_failure", ["PARSE_ERROR"])
 
     publish.failing = False
-    await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish)
+    await commands.retry_failed_documents(synthetic.batch_id, repo, clock, publish, BatchLocks())
     assert [event.data.attempt for event in publish.of_type(DocumentQueued)] == [2]
 
 

@@ -15,6 +15,7 @@ from docintake.status.adapters.neo4j_progress_repository import Neo4jProgressRep
 from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
 from docintake.status.entrypoints.metrics import COMPLETIONS_PUBLISHED
 from docintake.status.entrypoints.projection_subscriber import PROJECTION, broker
+from docintake.status.service_layer.batch_locks import BatchLocks
 from docintake.status.service_layer.ports import Clock, ProgressRepository, Publish
 from docintake.status.service_layer.process_manager import apply_and_announce
 from docintake.status.service_layer.projection import Outcome
@@ -31,6 +32,8 @@ class Dependencies:
     # Status reads the routes share with whoever asked the same a moment before.
     status_reads: CoalescedReads
     projection: PerBatchGrouping[Outcome]
+    # Commands of one batch, one at a time.
+    batch_locks: BatchLocks
 
 
 def publisher() -> Publish:
@@ -53,7 +56,7 @@ def build(settings: StatusSettings, repo: ProgressRepository, rabbit: RabbitBrok
     dependencies = Dependencies(
         settings=settings, repo=repo, broker=rabbit, clock=clock, publish=publish,
         status_reads=CoalescedReads(settings.status_read_max_age_seconds),
-        projection=PerBatchGrouping(apply_group),
+        projection=PerBatchGrouping(apply_group), batch_locks=BatchLocks(),
     )
     rabbit.context.set_global(PROJECTION, dependencies.projection)
     return dependencies

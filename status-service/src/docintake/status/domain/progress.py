@@ -284,6 +284,8 @@ class Batch:
     def check_cancellable(self) -> None:
         if self.is_finished:
             raise BatchAlreadyFinished(f"batch {self.batch_id} already finished ({self.status})")
+        if self.cancelled_at is not None:  # still waiting for its BatchCreated
+            raise BatchIsCancelled(f"batch {self.batch_id} was cancelled")
 
     def retryable_documents(self) -> list[DocumentProgress]:
         """The failed documents whose upload is known, to be queued again; refuses if there is none."""

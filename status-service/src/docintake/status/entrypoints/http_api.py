@@ -105,7 +105,8 @@ async def stream_batch_progress(batch_id: BatchId, dependencies: Running) -> Str
 
 @router.post(BATCH + "/cancel")
 async def cancel_batch(batch_id: BatchId, dependencies: Running) -> BatchStatus:
-    batch = await commands.cancel_batch(batch_id, dependencies.repo, dependencies.clock, dependencies.publish)
+    batch = await commands.cancel_batch(batch_id, dependencies.repo, dependencies.clock, dependencies.publish,
+                                         dependencies.batch_locks)
     dependencies.status_reads.forget(("status", batch_id))
     return views.batch_status(batch, dependencies.clock())
 
@@ -114,7 +115,7 @@ async def cancel_batch(batch_id: BatchId, dependencies: Running) -> BatchStatus:
 async def retry_failed_documents(batch_id: BatchId, dependencies: Running) -> BatchStatus:
     try:
         batch = await commands.retry_failed_documents(batch_id, dependencies.repo, dependencies.clock,
-                                                      dependencies.publish)
+                                                      dependencies.publish, dependencies.batch_locks)
     finally:  # also when only some of the DocumentQueued were confirmed: those come back through the queue
         dependencies.status_reads.forget(("status", batch_id))
     return views.batch_status(batch, dependencies.clock())
