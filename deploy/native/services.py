@@ -77,7 +77,9 @@ class ServiceProcess:
         return http_ready(self.ready_url) if self.ready_url else logged_ready(self.log_file, since)
 
     def start(self, wait: bool = True) -> None:
-        if self.pid() is not None:
+        if self.pid() is not None:  # started before: ready only once it answers
+            if wait:
+                self.wait_ready()
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         since = self.log_file.stat().st_size if self.log_file.exists() else 0
@@ -131,16 +133,18 @@ def system(
         return int(env.get(name, os.environ.get(name, default)))
 
     status_port, gateway_port = port("DOCINTAKE_STATUS_PORT", 8002), port("DOCINTAKE_GATEWAY_PORT", 8000)
-    # each ingestor serves its metrics on a port of its own: the configured one, then 10 more each (8001, 8011 ...)
-    metrics_port = port("DOCINTAKE_INGESTOR_METRICS_PORT", 8001)
+    # each ingestor serves its probes and metrics on a port of its own: the configured one, then 10 more
+    # each (8001, 8011 ...); with port 0 it serves none, and its `ready` log line tells it has started
+    first_ingestor_port = port("DOCINTAKE_INGESTOR_METRICS_PORT", 8001)
+    ingestor_ports = [first_ingestor_port + 10 * n if first_ingestor_port else 0 for n in range(ingestors)]
     env = {"DOCINTAKE_STATUS_URL": f"http://127.0.0.1:{status_port}", **env}
     return [
         ServiceProcess("status", "docintake-status", run_dir, env, f"http://127.0.0.1:{status_port}/readyz"),
         *(
             ServiceProcess(f"ingestor-{n}", "docintake-ingestor", run_dir,
-                           {**env, "DOCINTAKE_INGESTOR_METRICS_PORT":
-                               str(metrics_port + 10 * (n - 1) if metrics_port else 0)})
-            for n in range(1, ingestors + 1)
+                           {**env, "DOCINTAKE_INGESTOR_METRICS_PORT": str(ingestor_port)},
+                           f"http://127.0.0.1:{ingestor_port}/readyz" if ingestor_port else None)
+            for n, ingestor_port in enumerate(ingestor_ports, start=1)
         ),
         ServiceProcess("gateway", "docintake-gateway", run_dir, env, f"http://127.0.0.1:{gateway_port}/readyz"),
     ]

@@ -225,12 +225,17 @@ async def test_neo4j_stopped_for_a_while_is_retried_then_ingested(ingestor, brok
         async with listen(settings.rabbitmq_url, "document.*") as listener:
             event = await queue(broker, store, unique_text("Outage"), "outage.md")
             assert outcomes_for(event)(await listener.quiet_for(6.0)) == []
+            async with httpx.AsyncClient(timeout=10) as http:
+                readiness = await http.get(ingestor.ready_url)
+            assert readiness.status_code == 503 and readiness.json()["checks"] == {
+                "broker": True, "storage": True, "graph": False}
             isolated.servers("start", "neo4j")
             [outcome] = await listener.collect(outcomes_for(event), timeout=90)
     finally:
         isolated.servers("start", "neo4j")
     assert outcome["event_type"] == "docintake.document.ingested", outcome
     assert (await graph_of(graph, event.data.document.sha256))["chunks"] == outcome["data"]["chunks"]
+    assert ingestor.ready()
 
 
 async def test_two_ingestor_processes_drain_one_queue_together(ingestor, broker, store, graph, settings, tmp_path):

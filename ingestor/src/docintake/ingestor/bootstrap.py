@@ -7,7 +7,7 @@ from faststream import FastStream
 
 from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph
 from docintake.ingestor.adapters.parser_pool import ParserPool
-from docintake.ingestor.entrypoints import metrics
+from docintake.ingestor.entrypoints import probes
 from docintake.ingestor.entrypoints.subscribers import broker
 from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
@@ -40,11 +40,15 @@ def build_app(settings: IngestorSettings | None = None) -> FastStream:
         ))
         await broker.connect()
         await declare_topology(broker)
-        metrics_server = metrics.serve(settings.ingestor_metrics_port)
+
+        async def checks() -> dict[str, bool]:
+            return {"broker": await broker.ping(timeout=2), "storage": await store.ping(), "graph": await graph.ping()}
+
+        probes_server = probes.serve(settings.ingestor_host, settings.ingestor_metrics_port, checks)
         yield
-        if metrics_server is not None:
-            metrics_server.shutdown()
-            metrics_server.server_close()
+        if probes_server is not None:
+            probes_server.shutdown()
+            probes_server.server_close()
         pool.close()
         await driver.close()
 

@@ -16,8 +16,9 @@ class IngestorSettings(Settings):
     parse_timeout_seconds: float = 120.0
     max_expanded_bytes: int = 256 * MiB
     retry_backoff_max_seconds: float = 30.0
-    # Prometheus metrics on 127.0.0.1; 0: none. Each ingestor on a machine needs its own port:
-    # one whose port is taken runs on without metrics.
+    # /healthz, /readyz and Prometheus /metrics; port 0: none. Each ingestor on a machine needs its
+    # own port: one whose port is taken runs on without them.
+    ingestor_host: str = "127.0.0.1"
     ingestor_metrics_port: int = 8001
     work_dir: Path = Path(os.environ.get("TMPDIR", "/tmp")) / "docintake-ingestor"
 

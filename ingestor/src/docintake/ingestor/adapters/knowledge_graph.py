@@ -3,6 +3,7 @@
 Every call of the driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused.
 """
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from neo4j import AsyncDriver
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
 
 SCHEMA = (
@@ -98,6 +100,14 @@ class KnowledgeGraph:
         self.cancellation_max_age_seconds = cancellation_max_age_seconds
         self._cancelled: set[str] = set()
         self._not_cancelled_at: dict[str, float] = {}
+
+    async def ping(self) -> bool:
+        try:
+            async with graph_errors():
+                await asyncio.wait_for(self.driver.verify_connectivity(), timeout=3)
+        except (GraphUnavailable, GraphRefused, TimeoutError):
+            return False
+        return True
 
     async def ensure_schema(self) -> None:
         for statement in SCHEMA:
