@@ -1,4 +1,4 @@
-"""Shared contracts of docintake: events, broker topology, settings and logging."""
+"""The contract of docintake's events: the event models, the API's shapes, the metadata model and the topology names."""
 
 from docintake.contracts.events import (
     BatchCancelled,
