@@ -20,12 +20,18 @@ def open_driver(settings: Settings, **options: Any) -> AsyncDriver:
     )
 
 
+# Neo4j calls these transient, yet the same write meets the same memory limit every time it is tried.
+MEMORY_LIMITS = frozenset({"MemoryPoolOutOfMemoryError", "TransactionMemoryLimit", "TransactionOutOfMemoryError"})
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether a failed Neo4j call may succeed when tried again later: the server out of reach, or
-    an error the driver calls retryable. Meant for idempotent work: a commit whose outcome is
-    unknown (IncompleteCommit, a ServiceUnavailable) counts as transient too."""
+    an error the driver calls retryable, but never a memory limit. Meant for idempotent work: a
+    commit whose outcome is unknown (IncompleteCommit, a ServiceUnavailable) counts as transient too."""
     if isinstance(error, ServiceUnavailable | SessionExpired):
         return True
+    if isinstance(error, Neo4jError) and (error.code or "").rpartition(".")[2] in MEMORY_LIMITS:
+        return False
     if isinstance(error, Neo4jError | DriverError):
         return error.is_retryable()
     return isinstance(error, OSError)
