@@ -10,7 +10,8 @@ from tests.support.http import free_port
 def ingestor(settings, tmp_path_factory):
     port = free_port()
     process = ServiceProcess("ingestor", "docintake-ingestor", tmp_path_factory.mktemp("ingestor"),
-                             env={"DOCINTAKE_PARSE_TIMEOUT_SECONDS": "20", "DOCINTAKE_INGESTOR_METRICS_PORT": str(port)},
+                             env={"DOCINTAKE_PARSE_TIMEOUT_SECONDS": "20",
+                                  "DOCINTAKE_INGESTOR_METRICS_PORT": str(port)},
                              ready_url=f"http://127.0.0.1:{port}/readyz")
     process.start()
     yield process
