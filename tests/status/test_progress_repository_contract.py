@@ -10,10 +10,11 @@ import pytest
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 from docintake.status.domain.paging import PageMark
 from docintake.status.domain.progress import Batch, DocumentState
-from docintake.status.domain.refusals import BatchNotFound
+from docintake.status.domain.refusals import BatchNotFound, UnreadableRecord
 from tests.support.status_events import SyntheticBatch
 
 LAST_ID = UUID(int=2**128 - 1)
+POISONED = "a record no reader can load back"
 
 
 @pytest.fixture(params=["in_memory", "neo4j"])
@@ -28,6 +29,26 @@ def store(request):
 def base():
     """A moment of the past no other test's batch shares, so that time-based queries can be checked."""
     return datetime(2001, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(3000), seconds=random.randrange(86400))
+
+
+async def poison(store, batch_id) -> None:
+    """Spoil a stored record through the adapter's back door: what a bug, an old version or a hand edit could leave."""
+    if isinstance(store, InMemoryProgressRepository):
+        store.quarantined[batch_id] = POISONED
+        return
+    await store._driver.execute_query(
+        "MATCH (:IngestBatch {batch_id: $id})-[:HAS_ITEM]->(i:IngestItem) SET i.ref = '{not json'", id=str(batch_id))
+
+
+async def set_aside_reason(store, batch_id) -> str | None:
+    """Why the adapter keeps the record set aside, or None; the record itself is kept."""
+    if isinstance(store, InMemoryProgressRepository):
+        assert batch_id in store.batches
+        return store.quarantined.get(batch_id)
+    result = await store._driver.execute_query(
+        "MATCH (b:IngestBatch {batch_id: $id}) RETURN b.quarantined_reason AS reason", id=str(batch_id))
+    [record] = result.records
+    return record["reason"]
 
 
 async def fold(store, events):
@@ -127,3 +148,50 @@ async def test_pending_totals_count_the_unfinished_documents(store, base):
     assert await store.pending_totals() == (bytes_before + 2000, documents_before + 2)
     stored = await store.get(synthetic.batch_id)
     assert [doc.state for doc in stored.documents.values()].count(DocumentState.QUEUED) == 2
+
+
+async def test_an_unreadable_record_is_set_aside_with_its_reason_and_refused_by_id(store, base):
+    synthetic = SyntheticBatch(size=2, start=base)
+    created = synthetic.created()
+    await fold(store, [created, synthetic.queued(0)])
+    await poison(store, synthetic.batch_id)
+
+    with pytest.raises(UnreadableRecord) as unreadable:
+        await store.get(synthetic.batch_id)
+    reason = unreadable.value.reason
+    assert reason and reason in str(unreadable.value)
+    assert await set_aside_reason(store, synthetic.batch_id) == reason
+    with pytest.raises(UnreadableRecord):
+        await fold(store, [synthetic.ingested(1)])
+    with pytest.raises(UnreadableRecord):
+        await store.update(synthetic.batch_id, lambda batch: batch.mark_completion_published(0))
+    assert await fold(store, [created]) is None  # an event applied before is still a duplicate
+    with pytest.raises(UnreadableRecord) as again:
+        await store.get(synthetic.batch_id)
+    assert again.value.reason == reason
+
+
+async def test_an_unreadable_record_is_left_out_of_pages_and_chores(store, base):
+    batches = [SyntheticBatch(size=1, start=base + timedelta(seconds=n)) for n in range(3)]
+    for synthetic in batches:
+        await fold(store, [synthetic.created(), synthetic.queued(0)])
+    pending_before = await store.pending_totals()
+    await poison(store, batches[1].batch_id)
+    mark = PageMark(base + timedelta(seconds=10), LAST_ID)
+
+    # The page is as long as asked, past the record left out.
+    assert [batch.batch_id for batch in await store.page(None, 2, mark)] == [batches[2].batch_id, batches[0].batch_id]
+    after_newest = PageMark(base + timedelta(seconds=2), batches[2].batch_id)
+    assert [batch.batch_id for batch in await store.page(None, 1, after_newest)] == [batches[0].batch_id]
+    assert batches[1].batch_id not in await store.stalled_batch_ids(base + timedelta(days=1))
+    assert await store.pending_totals() == (pending_before[0] - 1000, pending_before[1] - 1)
+    assert await set_aside_reason(store, batches[1].batch_id)
+
+
+async def test_a_finished_unreadable_record_awaits_no_completion(store, base):
+    synthetic = SyntheticBatch(size=1, start=base)
+    await fold(store, synthetic.story("i"))
+    await poison(store, synthetic.batch_id)
+    with pytest.raises(UnreadableRecord):
+        await store.get(synthetic.batch_id)
+    assert synthetic.batch_id not in await store.batch_ids_awaiting_completion(base + timedelta(days=1))

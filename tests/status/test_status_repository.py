@@ -2,11 +2,14 @@
 concurrent events of one batch serialize."""
 
 import asyncio
+import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docintake.status.domain.progress import Batch
+from docintake.status.domain.refusals import UnreadableRecord
 from docintake.status.service_layer.process_manager import apply_event
 from docintake.status.service_layer.projection import Outcome
 from tests.support.status_events import T0, SyntheticBatch
@@ -104,3 +107,51 @@ async def test_replaying_a_batchs_events_into_neo4j_gives_the_status_the_service
     fates, retry, _ = life
     lived = await live(fates, retry)
     assert await replayed(lived, delivered(lived.events, seed), repo) == lived.status
+
+
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def too_deep_ref(batch: SyntheticBatch) -> str:
+    return json.dumps({**batch.refs[0].model_dump(mode="json"), "metadata": nested(500)})
+
+
+# Ways a stored record may not load back, each written with raw Cypher: (the part spoilt, Cypher, parameters).
+SPOILS = [
+    ("item", "SET i.ref = '{not json'", lambda batch: {}),
+    ("item", "SET i.ref = $ref", lambda batch: {"ref": too_deep_ref(batch)}),
+    ("item", "SET i.state = 'exploded'", lambda batch: {}),
+    ("item", "REMOVE i.attempt", lambda batch: {}),
+    ("the batch node", "SET b.created_at = 'yesterday'", lambda batch: {}),
+    ("the batch node", "SET b.cancelled_at = 1e300", lambda batch: {}),
+]
+
+
+@pytest.mark.parametrize(("part", "spoil", "parameters"), SPOILS, ids=[spoil for _, spoil, _ in SPOILS])
+async def test_a_record_that_does_not_load_back_is_quarantined_not_deleted(repo, part, spoil, parameters):
+    synthetic = SyntheticBatch(size=1)
+    publish = RecordingPublisher()
+    for event in (synthetic.created(), synthetic.queued(0)):
+        await apply_event(event, repo, publish)
+    await repo._driver.execute_query(
+        f"MATCH (b:IngestBatch {{batch_id: $id}})-[:HAS_ITEM]->(i:IngestItem) {spoil}",
+        id=str(synthetic.batch_id), **parameters(synthetic))
+
+    with pytest.raises(UnreadableRecord) as unreadable:
+        await repo.get(synthetic.batch_id)
+
+    assert unreadable.value.reason.startswith(part)
+    result = await repo._driver.execute_query(
+        "MATCH (b:IngestBatch {batch_id: $id})-[:HAS_ITEM]->(i:IngestItem) "
+        "RETURN labels(b) AS labels, b.quarantined_reason AS reason, b.quarantined_detail AS detail, count(i) AS items",
+        id=str(synthetic.batch_id))
+    [record] = result.records
+    assert "QuarantinedIngestBatch" in record["labels"]
+    assert (record["reason"], record["items"]) == (unreadable.value.reason, 1)
+    assert record["detail"]
+    with pytest.raises(UnreadableRecord):
+        await apply_event(synthetic.ingested(0), repo, publish)

@@ -230,6 +230,34 @@ async def test_a_body_that_is_not_an_event_is_dead_lettered_and_an_unknown_event
         assert await eventually(dead_letter_count, lambda count: count >= dead_before + 1, timeout=5)
 
 
+async def test_a_record_that_does_not_load_back_costs_only_its_own_batch(broker, http, service, repo):
+    spoilt, healthy = SyntheticBatch(size=2), SyntheticBatch(size=1)
+    await publish_all(broker, [spoilt.created(), spoilt.ingested(0)])
+    await status_when(http, spoilt.batch_id, lambda s: s.processed_count == 1)
+    await repo._driver.execute_query(
+        "MATCH (:IngestBatch {batch_id: $id})-[:HAS_ITEM]->(i:IngestItem) SET i.ref = '{not json'",
+        id=str(spoilt.batch_id))
+
+    await asyncio.sleep(0.5)  # past the age of the status read the routes share
+    for method, path in (("GET", "status"), ("POST", "cancel"), ("POST", "retry")):
+        refused = await http.request(method, f"/api/v1/documents/ingest/batch/{spoilt.batch_id}/{path}")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (409, "BATCH_RECORD_QUARANTINED")
+        assert "does not load back" in refused.json()["error"]["message"]
+    listed = await http.get("/api/v1/documents/ingest/batches", params={"limit": 100})
+    assert listed.status_code == 200
+    assert str(spoilt.batch_id) not in {batch["batch_id"] for batch in listed.json()["batches"]}
+
+    await publish_all(broker, [spoilt.ingested(1), *healthy.story("i", queued=False)])
+    await status_when(http, healthy.batch_id, lambda s: s.status == "completed")
+
+    async def set_aside() -> list[dict]:
+        return [line for line in service.log_lines() if line.get("batch_id") == str(spoilt.batch_id)
+                and line.get("message") == "event of a quarantined batch acknowledged, not applied"]
+
+    [line] = await eventually(set_aside, bool, timeout=10)
+    assert "does not load back" in line["reason"]
+
+
 async def test_batches_are_listed_newest_first_page_by_page(broker, http):
     batches = [SyntheticBatch(size=1) for _ in range(3)]
     for synthetic in batches:

@@ -10,7 +10,7 @@ from docintake.platform.topology import EVENTS_EXCHANGE, STATUS_QUEUE
 from docintake.status import bootstrap
 from docintake.status.adapters.in_memory_progress_repository import InMemoryProgressRepository
 from docintake.status.entrypoints import projection_subscriber
-from docintake.status.entrypoints.metrics import EVENTS_APPLIED, MESSAGES_REJECTED
+from docintake.status.entrypoints.metrics import EVENTS_APPLIED, EVENTS_OF_QUARANTINED_BATCHES, MESSAGES_REJECTED
 from docintake.status.settings import StatusSettings
 from tests.support.status_events import SyntheticBatch
 from tests.unit.status.status_fakes import FlakyRepository
@@ -76,6 +76,19 @@ async def test_an_unreadable_body_is_rejected_without_requeue(settlements):
     await project(InMemoryProgressRepository(), b"{this is not json")
     assert settlements.calls == [("reject", False)]
     assert MESSAGES_REJECTED.labels(reason="unreadable")._value.get() == rejected_before + 1
+
+
+async def test_events_of_a_quarantined_batch_are_acknowledged_and_the_others_applied(settlements):
+    repo, quarantined, healthy = InMemoryProgressRepository(), SyntheticBatch(size=2), SyntheticBatch(size=1)
+    repo.quarantined[quarantined.batch_id] = "item 42 does not load back (ValidationError)"
+    set_aside_before = EVENTS_OF_QUARANTINED_BATCHES._value.get()
+
+    await project(repo, quarantined.created().to_json(), quarantined.ingested(0).to_json(),
+                  healthy.created().to_json())
+
+    assert settlements.calls == [("ack", None)] * 3
+    assert EVENTS_OF_QUARANTINED_BATCHES._value.get() == set_aside_before + 2
+    assert set(repo.batches) == {healthy.batch_id}
 
 
 async def test_a_store_outage_is_waited_out_and_the_event_then_applied(settlements, monkeypatch):

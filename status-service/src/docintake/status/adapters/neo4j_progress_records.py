@@ -4,14 +4,21 @@ Times are kept as seconds since the epoch: the driver turns a float around many 
 its own DateTime, and every event reads back every item of its batch.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from docintake.contracts.events import DocumentRef
 from docintake.status.domain.progress import Batch, DocumentProgress, DocumentState
+from docintake.status.domain.refusals import UnreadableRecord
 
+T = TypeVar("T")
 Properties = dict[str, Any]
+# Set on a batch node whose record does not load back, with the label QUARANTINED; kept for an operator.
+QUARANTINED_REASON = "quarantined_reason"
+QUARANTINED_DETAIL = "quarantined_detail"
+QUARANTINED = "QuarantinedIngestBatch"
 
 
 def stored_time(value: datetime | None) -> float | None:
@@ -79,7 +86,7 @@ def item_from_properties(props: Properties) -> DocumentProgress:
     )
 
 
-def batch_from_properties(props: Properties, items: list[Properties]) -> Batch:
+def batch_from_properties(props: Properties, documents: list[DocumentProgress]) -> Batch:
     """A batch node that was only just created carries nothing but its id: the defaults fill the rest."""
     return Batch(
         batch_id=UUID(props["batch_id"]),
@@ -89,5 +96,21 @@ def batch_from_properties(props: Properties, items: list[Properties]) -> Batch:
         completion_round=props.get("completion_round", 0),
         completion_published=props.get("completion_published", False),
         updated_at=_native(props.get("updated_at")),
-        documents={item.document_id: item for item in map(item_from_properties, items)},
+        documents={document.document_id: document for document in documents},
     )
+
+
+def load_batch(props: Properties, items: list[Properties]) -> Batch:
+    """The batch a node and its items keep; raises UnreadableRecord for one quarantined, or that does not load."""
+    batch_id = props.get("batch_id")
+    if (reason := props.get(QUARANTINED_REASON)) is not None:
+        raise UnreadableRecord(batch_id, reason, props.get(QUARANTINED_DETAIL, ""))
+    documents = [_loaded(batch_id, f"item {item.get('document_id')}", item_from_properties, item) for item in items]
+    return _loaded(batch_id, "the batch node", lambda batch: batch_from_properties(batch, documents), props)
+
+
+def _loaded(batch_id: object, part: str, load: Callable[[Properties], T], props: Properties) -> T:
+    try:
+        return load(props)
+    except Exception as exc:  # noqa: BLE001 - whatever keeps stored properties from loading makes them unreadable
+        raise UnreadableRecord(batch_id, f"{part} does not load back ({type(exc).__name__})", str(exc)) from exc

@@ -4,6 +4,9 @@ Progress records live under their own labels (:IngestBatch)-[:HAS_ITEM]->(:Inges
 (:IngestEvent {event_id}) remembers which events were applied; the knowledge graph's labels are
 never touched. A change locks its batch node first, so changes of one batch apply one after the
 other while different batches proceed in parallel.
+
+A record that does not load back is quarantined: labelled and given the reason, kept for an operator,
+left out of every list and chore, and refused (UnreadableRecord) to whoever asks for it by its id.
 """
 
 from collections.abc import Callable, Collection, Sequence
@@ -16,24 +19,31 @@ from neo4j.exceptions import ClientError
 
 from docintake.contracts.api import TERMINAL_STATES, BatchState
 from docintake.platform.graphdb import graph_errors, open_driver
+from docintake.platform.logging import get_logger
 from docintake.platform.settings import Settings
 from docintake.status.adapters.neo4j_progress_records import (
+    QUARANTINED,
+    QUARANTINED_DETAIL,
+    QUARANTINED_REASON,
     Properties,
-    batch_from_properties,
     batch_properties,
     item_properties,
+    load_batch,
     stored_time,
 )
 from docintake.status.domain.paging import PageMark
 from docintake.status.domain.progress import UNFINISHED_STATES, Batch
-from docintake.status.domain.refusals import BatchNotFound
+from docintake.status.domain.refusals import BatchNotFound, UnreadableRecord
 from docintake.status.service_layer.ports import Change
 
 T = TypeVar("T")
+log = get_logger(__name__)
 
 # Deadlocks and leader switches are retried inside the driver for this long; beyond it the
 # caller decides (the projection tries again with its own backoff).
 TRANSACTION_RETRY_SECONDS = 5.0
+# How much of the error that made a record unreadable is kept with it.
+QUARANTINED_DETAIL_CHARACTERS = 2000
 
 SCHEMA = (
     "CREATE CONSTRAINT ingest_batch_id IF NOT EXISTS FOR (b:IngestBatch) REQUIRE b.batch_id IS UNIQUE",
@@ -72,33 +82,39 @@ MERGE (i:IngestItem {document_id: item.document_id})
 SET i += item.properties
 MERGE (b)-[:HAS_ITEM]->(i)
 """
-_PAGE = """
+_PAGE = f"""
 MATCH (b:IngestBatch)
-WHERE b.created_at IS NOT NULL
+WHERE b.created_at IS NOT NULL AND b.batch_id IS NOT NULL AND NOT b:{QUARANTINED}
   AND ($status IS NULL OR b.status = $status)
   AND ($after_created_at IS NULL OR b.created_at < $after_created_at
        OR (b.created_at = $after_created_at AND b.batch_id < $after_batch_id))
 WITH b ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $limit
 OPTIONAL MATCH (b)-[:HAS_ITEM]->(i:IngestItem)
-WITH b, collect(i {.*}) AS items
+WITH b, collect(i {{.*}}) AS items
 ORDER BY b.created_at DESC, b.batch_id DESC
-RETURN b {.*} AS batch, items
+RETURN b {{.*}} AS batch, items
 """
-_STALLED = """
-MATCH (i:IngestItem) WHERE i.state IN $unfinished AND i.progressed_at <= $cutoff
+_OF_A_READABLE_BATCH = f"NOT EXISTS {{ (:{QUARANTINED})-[:HAS_ITEM]->(i) }}"
+_STALLED = f"""
+MATCH (i:IngestItem) WHERE i.state IN $unfinished AND i.progressed_at <= $cutoff AND {_OF_A_READABLE_BATCH}
 RETURN DISTINCT i.batch_id AS batch_id
 UNION
-MATCH (b:IngestBatch) WHERE b.manifest_known = false AND b.updated_at <= $cutoff
+MATCH (b:IngestBatch) WHERE b.manifest_known = false AND b.updated_at <= $cutoff AND NOT b:{QUARANTINED}
 RETURN b.batch_id AS batch_id
 """
-_AWAITING_COMPLETION = """
+_AWAITING_COMPLETION = f"""
 MATCH (b:IngestBatch)
 WHERE b.status IN $terminal AND b.completion_published = false AND b.updated_at <= $settled_before
+  AND NOT b:{QUARANTINED}
 RETURN b.batch_id AS batch_id
 """
-_PENDING = """
-MATCH (i:IngestItem) WHERE i.state IN $unfinished
+_PENDING = f"""
+MATCH (i:IngestItem) WHERE i.state IN $unfinished AND {_OF_A_READABLE_BATCH}
 RETURN coalesce(sum(i.size), 0) AS bytes, count(i) AS documents
+"""
+_QUARANTINE = f"""
+MATCH (b:IngestBatch {{batch_id: $batch_id}}) WHERE b.{QUARANTINED_REASON} IS NULL
+SET b:{QUARANTINED}, b.{QUARANTINED_REASON} = $reason, b.{QUARANTINED_DETAIL} = $detail, b.quarantined_at = datetime()
 """
 
 
@@ -132,7 +148,7 @@ class Neo4jProgressRepository:
 
     async def get(self, batch_id: UUID) -> Batch | None:
         records = await self._read(_GET, batch_id=str(batch_id))
-        return batch_from_properties(records[0]["batch"], records[0]["items"]) if records else None
+        return await self._loaded(records[0]) if records else None
 
     async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
                          change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
@@ -144,12 +160,16 @@ class Neo4jProgressRepository:
         return result
 
     async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
-        records = await self._read(
-            _PAGE, status=status, limit=limit,
-            after_created_at=stored_time(after.created_at) if after else None,
-            after_batch_id=str(after.batch_id) if after else None,
-        )
-        return [batch_from_properties(record["batch"], record["items"]) for record in records]
+        while True:
+            records = await self._read(
+                _PAGE, status=status, limit=limit,
+                after_created_at=stored_time(after.created_at) if after else None,
+                after_batch_id=str(after.batch_id) if after else None,
+            )
+            try:
+                return [await self._loaded(record) for record in records]
+            except UnreadableRecord:
+                continue  # now quarantined, so the page is read again without it
 
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         records = await self._read(_STALLED, cutoff=stored_time(cutoff),
@@ -186,7 +206,7 @@ class Neo4jProgressRepository:
                                          batch_id=str(batch_id))).single()
             if loaded is None:
                 raise BatchNotFound(batch_id)
-            batch = batch_from_properties(loaded["batch"], loaded["items"])
+            batch = load_batch(loaded["batch"], loaded["items"])
             items_before = {item.document_id: dict(vars(item)) for item in batch.documents.values()}
             outcome = change(batch, *arguments)
             changed_items = [
@@ -197,8 +217,29 @@ class Neo4jProgressRepository:
             await _save(tx, batch, changed_items)
             return Change(batch, outcome)
 
-        async with graph_errors(), self._driver.session(database=self._database) as session:
-            return await session.execute_write(transaction)
+        try:
+            async with graph_errors(), self._driver.session(database=self._database) as session:
+                return await session.execute_write(transaction)
+        except UnreadableRecord as exc:  # the transaction rolled back, claims and all
+            await self._quarantine(exc)
+            raise
+
+    async def _loaded(self, record: Any) -> Batch:
+        try:
+            return load_batch(record["batch"], record["items"])
+        except UnreadableRecord as exc:
+            await self._quarantine(exc)
+            raise
+
+    async def _quarantine(self, unreadable: UnreadableRecord) -> None:
+        """Set the record aside with its reason, once; a record quarantined before keeps its first reason."""
+        async with graph_errors():
+            result = await self._driver.execute_query(
+                _QUARANTINE, batch_id=unreadable.batch_id, reason=unreadable.reason,
+                detail=unreadable.detail[:QUARANTINED_DETAIL_CHARACTERS], database_=self._database)
+        if result.summary.counters.labels_added:
+            log.error("progress record quarantined", batch_id=str(unreadable.batch_id), reason=unreadable.reason,
+                      detail=unreadable.detail[:QUARANTINED_DETAIL_CHARACTERS])
 
 
 async def _claim_events(tx: AsyncManagedTransaction, event_ids: Sequence[UUID], batch_id: UUID) -> set[UUID]:

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
+from docintake.status.domain.refusals import InvalidCursor
+
 
 class PageMark(NamedTuple):
     """The next page starts after this batch."""
@@ -19,9 +21,11 @@ class PageMark(NamedTuple):
 
     @classmethod
     def decode(cls, cursor: str) -> "PageMark":
-        """Raises ValueError when the cursor is not one this service handed out."""
+        """Raises InvalidCursor when the cursor is not one this service handed out."""
         try:
             created_at, batch_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            return cls(datetime.fromisoformat(created_at), UUID(batch_id))
-        except (TypeError, ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"invalid cursor {cursor!r}") from exc
+            mark = cls(datetime.fromisoformat(created_at), UUID(batch_id))
+            mark.created_at.timestamp()  # a time the store cannot compare with was never handed out
+        except (TypeError, ValueError, UnicodeDecodeError, RecursionError, OverflowError, OSError) as exc:
+            raise InvalidCursor() from exc
+        return mark

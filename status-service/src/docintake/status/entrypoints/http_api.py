@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from docintake.contracts.api import BatchPage, BatchState, BatchStatus, ErrorBody, PendingBytes
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.logging import get_logger
-from docintake.platform.web import ApiError, BatchId, api_key_guard, error_response
+from docintake.platform.web import BatchId, api_key_guard, error_response
 from docintake.status.bootstrap import Dependencies
 from docintake.status.domain import views
 from docintake.status.domain.refusals import (
@@ -18,7 +18,9 @@ from docintake.status.domain.refusals import (
     BatchIsCancelled,
     BatchNotFound,
     EventNotPublished,
+    InvalidCursor,
     NothingToRetry,
+    UnreadableRecord,
 )
 from docintake.status.entrypoints.live_progress import progress_events
 from docintake.status.service_layer import commands, process_manager, queries
@@ -45,6 +47,8 @@ ANSWERS: dict[type[Exception], Answer] = {
     BatchAlreadyFinished: Answer(409, "BATCH_ALREADY_FINISHED"),
     NothingToRetry: Answer(409, "NOTHING_TO_RETRY"),
     BatchIsCancelled: Answer(409, "BATCH_CANCELLED"),
+    UnreadableRecord: Answer(409, "BATCH_RECORD_QUARANTINED", log_level="warning"),
+    InvalidCursor: Answer(400, "INVALID_CURSOR"),
     EventNotPublished: Answer(503, "BROKER_UNAVAILABLE", "The event broker did not accept the change; retry later",
                               log_level="warning"),
     GraphUnavailable: Answer(503, "STORE_UNAVAILABLE", "Batch progress is unavailable right now; retry later",
@@ -53,7 +57,7 @@ ANSWERS: dict[type[Exception], Answer] = {
                          log_level="error"),
 }
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorBody} for status in (401, 404, 409, 503)}
+    status: {"model": ErrorBody} for status in (400, 401, 404, 409, 503)}
 
 
 async def _dependencies(request: Request) -> Dependencies:
@@ -86,10 +90,7 @@ async def list_batches(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> BatchPage:
-    try:
-        return await queries.list_batches(dependencies.repo, dependencies.clock, status, limit, cursor)
-    except ValueError as exc:
-        raise ApiError(400, "INVALID_CURSOR", str(exc)) from exc
+    return await queries.list_batches(dependencies.repo, dependencies.clock, status, limit, cursor)
 
 
 @router.get(BATCH + "/events", response_class=StreamingResponse,

@@ -11,6 +11,10 @@ DUPLICATES_SKIPPED = Counter(
 MESSAGES_REJECTED = Counter(
     "docintake_status_messages_rejected_total", "Messages rejected to the dead letters", ["reason"]
 )
+EVENTS_OF_QUARANTINED_BATCHES = Counter(
+    "docintake_status_events_of_quarantined_batches_total",
+    "Events acknowledged without being applied, because their batch's record is quarantined",
+)
 STORE_RETRIES = Counter(
     "docintake_status_store_retries_total", "Tries to project an event again while the progress store was unreachable"
 )

@@ -18,10 +18,12 @@ from docintake.platform.messaging import backoff_seconds
 from docintake.platform.topology import EVENTS_EXCHANGE, STATUS_QUEUE
 from docintake.status.adapters.event_broker import broker
 from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
+from docintake.status.domain.refusals import UnreadableRecord
 from docintake.status.entrypoints.metrics import (
     DUPLICATES_SKIPPED,
     EVENT_LAG_SECONDS,
     EVENTS_APPLIED,
+    EVENTS_OF_QUARANTINED_BATCHES,
     MESSAGES_REJECTED,
     PROJECTION_SECONDS,
     STORE_RETRIES,
@@ -87,7 +89,14 @@ async def project(body: bytes, projection: PerBatchGrouping[Outcome] = Context(P
     document_id = str(event.document_id) if event.document_id else None
     with bound_contextvars(batch_id=str(event.batch_id), document_id=document_id):
         started = time.perf_counter()
-        outcome = await apply_until_stored(event, projection.apply)
+        try:
+            outcome = await apply_until_stored(event, projection.apply)
+        except UnreadableRecord as exc:
+            # Redelivering it would change nothing until an operator repairs the record.
+            EVENTS_OF_QUARANTINED_BATCHES.inc()
+            log.warning("event of a quarantined batch acknowledged, not applied", reason=exc.reason,
+                        event_type=event.event_type, event_id=str(event.event_id))
+            return
         if outcome is Outcome.APPLIED:
             PROJECTION_SECONDS.observe(time.perf_counter() - started)
             EVENT_LAG_SECONDS.observe(max(0.0, (utcnow() - event.occurred_at).total_seconds()))

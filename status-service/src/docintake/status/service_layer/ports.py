@@ -26,7 +26,12 @@ class Change(Generic[T]):
 
 class ProgressRepository(Protocol):
     """Batch progress records. Raises GraphUnavailable when the store is out of reach for now,
-    GraphRefused when it refuses for good."""
+    GraphRefused when it refuses for good.
+
+    A record that does not load back is quarantined: get, apply_once and update of its batch raise
+    UnreadableRecord (and change nothing); page and the chores' queries leave it out, so one bad
+    record costs no other batch anything.
+    """
 
     async def get(self, batch_id: UUID) -> Batch | None: ...
 

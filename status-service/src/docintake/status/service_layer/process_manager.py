@@ -14,6 +14,7 @@ from docintake.contracts.events import DocumentFailed, Event
 from docintake.platform.logging import get_logger
 from docintake.status.domain.completion import completion_event
 from docintake.status.domain.progress import Batch
+from docintake.status.domain.refusals import UnreadableRecord
 from docintake.status.domain.stall import stall_verdicts
 from docintake.status.service_layer.ports import Clock, ProgressRepository, Publish
 from docintake.status.service_layer.projection import Outcome, apply_events
@@ -104,5 +105,7 @@ def _one_batch_of_a_chore(batch_id: UUID, chore: str) -> Iterator[None]:
     with bound_contextvars(batch_id=str(batch_id)):
         try:
             yield
+        except UnreadableRecord as exc:
+            log.warning(f"{chore} left out a quarantined batch", reason=exc.reason)
         except Exception:  # noqa: BLE001
             log.exception(f"{chore} failed for this batch")

@@ -23,7 +23,7 @@ async def batch_status(batch_id: UUID, repo: ProgressRepository, clock: Clock) -
 
 async def list_batches(repo: ProgressRepository, clock: Clock, status: BatchState | None, limit: int,
                        cursor: str | None) -> BatchPage:
-    """Newest first; raises ValueError for a cursor this service did not hand out."""
+    """Newest first; raises InvalidCursor for a cursor this service did not hand out."""
     after = PageMark.decode(cursor) if cursor else None
     batches = await repo.page(status, limit + 1, after)
     page = batches[:limit]
