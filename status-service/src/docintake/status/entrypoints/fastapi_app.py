@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from docintake.platform.logging import get_logger
+from docintake.platform.security_headers import install_security_headers
 from docintake.platform.web import install_error_handlers
 from docintake.status import bootstrap
 from docintake.status.entrypoints import health, http_api
@@ -37,6 +38,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="docintake status service", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    install_security_headers(app, settings.cors_origin_list)
     http_api.install(app, settings)
     app.include_router(health.router)
     return app
