@@ -62,3 +62,19 @@ async def test_a_cypher_write_is_read_back(settings):
         await driver.execute_query("MATCH (n:SmokeTest {marker: $marker}) DELETE n", marker=marker)
     finally:
         await driver.close()
+
+
+async def test_an_object_is_created_only_where_there_is_none_and_replaced_only_at_the_version_read(settings):
+    store = ObjectStore(settings)
+    await store.ensure_bucket()
+    key = f"smoke/{uuid4()}"
+    assert await store.version(key) is None
+    assert await store.create(key, b"first")
+    assert not await store.create(key, b"second")
+    assert await store.get_bytes(key) == b"first"
+    read = await store.version(key)
+    assert read is not None
+    assert await store.replace(key, b"third", read)
+    assert not await store.replace(key, b"fourth", read)  # another write came after `read`
+    assert await store.get_bytes(key) == b"third"
+    await store.remove([key])

@@ -48,7 +48,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.answers = IdempotencyStore(store)
     app.state.status_service = status_service
     app.state.publish = event_publishers.publish_events
-    app.state.in_flight = set()
     app.state.streams = StreamBudget(settings.max_streams_per_key, settings.max_streams)
     install_error_handlers(app)
     install_refusal_answers(app)

@@ -12,9 +12,11 @@ import queue
 from collections.abc import AsyncIterable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, TypeVar, cast
 
+import urllib3
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
@@ -27,7 +29,7 @@ PART_SIZE = 8 * 1024 * 1024
 _END = b""
 T = TypeVar("T")
 
-__all__ = ["ObjectMissing", "ObjectStore", "ObjectTooLarge", "StorageUnavailable", "StoredObject"]
+__all__ = ["ObjectMissing", "ObjectStore", "ObjectTooLarge", "StorageUnavailable", "StoredObject", "Version"]
 
 
 def _translated(call: Callable[[], T], missing: str | None = None) -> T:
@@ -40,6 +42,14 @@ def _translated(call: Callable[[], T], missing: str | None = None) -> T:
         raise StorageUnavailable(f"object storage refused the request: {exc.code}: {exc.message}") from exc
     except (MinioException, Urllib3Error, OSError) as exc:
         raise StorageUnavailable(f"object storage unavailable: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class Version:
+    """Which write of an object is there: its etag and when it was written."""
+
+    etag: str
+    written_at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,9 @@ class ObjectStore:
             secret_key=settings.minio_secret_key,
             secure=settings.minio_secure,
         )
+        # Conditional writes go through a presigned URL, the one way the minio client sends If-(None-)Match.
+        self._conditional = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5, read=30), retries=False, maxsize=call_threads)
         self._calls = ThreadPoolExecutor(call_threads, thread_name_prefix="storage-call")
         self._uploads = ThreadPoolExecutor(upload_threads, thread_name_prefix="storage-upload")
 
@@ -184,6 +197,31 @@ class ObjectStore:
     async def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None:
         await self._run(lambda: self.client.put_object(
             self.bucket, key, io.BytesIO(data), len(data), content_type=content_type))
+
+    async def create(self, key: str, data: bytes) -> bool:
+        """Write the object only if there is none under `key`; False when there is."""
+        return await self._run(lambda: self._put_on_condition(key, data, {"If-None-Match": "*"}))
+
+    async def replace(self, key: str, data: bytes, version: Version) -> bool:
+        """Write the object only if it is still at `version`; False when another write came first."""
+        return await self._run(lambda: self._put_on_condition(key, data, {"If-Match": version.etag}))
+
+    def _put_on_condition(self, key: str, data: bytes, condition: dict[str, str]) -> bool:
+        url = self.client.presigned_put_object(self.bucket, key, expires=timedelta(minutes=1))
+        response = self._conditional.request("PUT", url, body=data, headers=condition)
+        if response.status in (412, 409):  # the condition failed, or a concurrent write of the key won
+            return False
+        if response.status != 200:
+            raise StorageUnavailable(f"object storage refused a conditional write: HTTP {response.status}")
+        return True
+
+    async def version(self, key: str) -> Version | None:
+        try:
+            info = await self._run(lambda: self.client.stat_object(self.bucket, key), missing=key)
+        except ObjectMissing:
+            return None
+        assert info.etag is not None and info.last_modified is not None, "MinIO states both of every object"
+        return Version(etag=info.etag, written_at=info.last_modified)
 
     async def remove(self, keys: list[str]) -> None:
         if not keys:

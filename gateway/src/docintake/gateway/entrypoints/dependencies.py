@@ -10,7 +10,6 @@ from faststream.rabbit import RabbitBroker
 from docintake.gateway.adapters.idempotency_store import IdempotencyStore
 from docintake.gateway.adapters.status_service import StatusService
 from docintake.gateway.domain.stream_budget import StreamBudget
-from docintake.gateway.service_layer.idempotency import InFlight
 from docintake.gateway.service_layer.ports import Publish
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.storage import ObjectStore
@@ -34,7 +33,6 @@ AnswersDep = Annotated[IdempotencyStore, Depends(built("answers"))]
 StatusServiceDep = Annotated[StatusService, Depends(built("status_service"))]
 BrokerDep = Annotated[RabbitBroker, Depends(built("broker"))]
 PublishDep = Annotated[Publish, Depends(built("publish"))]
-InFlightDep = Annotated[InFlight, Depends(built("in_flight"))]
 StreamBudgetDep = Annotated[StreamBudget, Depends(built("streams"))]
 
 

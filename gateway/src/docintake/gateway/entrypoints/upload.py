@@ -15,7 +15,6 @@ from docintake.gateway.entrypoints import metrics
 from docintake.gateway.entrypoints.dependencies import (
     AnswersDep,
     ApiKey,
-    InFlightDep,
     PublishDep,
     SettingsDep,
     StatusServiceDep,
@@ -64,11 +63,10 @@ async def ingest_batch(
     answers: AnswersDep,
     status_service: StatusServiceDep,
     publish: PublishDep,
-    in_flight: InFlightDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     started = time.perf_counter()
-    with idempotency.only_one_at_a_time(in_flight, api_key, idempotency_key):
+    async with idempotency.only_one_at_a_time(answers, api_key, idempotency_key):
         replayed = await idempotency.recall(answers, api_key, idempotency_key)
         if replayed is not None:
             return JSONResponse(replayed.body, status_code=replayed.status, headers={"Idempotent-Replayed": "true"})

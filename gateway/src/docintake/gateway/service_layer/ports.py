@@ -59,9 +59,15 @@ class PendingSource(Protocol):
 
 
 class AnswerStore(Protocol):
+    """The answers to Idempotency-Keys, and the claims of keys being answered, shared by every gateway."""
+
     async def get(self, api_key: str, idempotency_key: str) -> Answer | None: ...
 
     async def put(self, api_key: str, idempotency_key: str, answer: Answer) -> None: ...
+
+    async def claim(self, api_key: str, idempotency_key: str) -> bool: ...
+
+    async def release(self, api_key: str, idempotency_key: str) -> None: ...
 
 
 class Upstream(Protocol):
