@@ -30,6 +30,8 @@ from deploy.native.settings import DeploySettings
 NEO4J_VERSION = "5.26.30"
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+HELM_MODULE = "helm.sh/helm/v4"
+HELM_VERSION = "v4.3.2"
 RABBITMQ_SBIN = Path("/usr/lib/rabbitmq/bin")
 READY_TIMEOUT_SECONDS = 120
 
@@ -66,6 +68,31 @@ def run(*command: str, env: dict[str, str] | None = None, quiet: bool = True) ->
     return subprocess.run(
         command, env=env, check=True, text=True, capture_output=quiet, stdin=subprocess.DEVNULL
     )
+
+
+def go_tool_path(settings: DeploySettings, name: str, version: str) -> Path:
+    """Where a Go tool built by go_install is cached: outside the repository, one file per version."""
+    return settings.cache_dir / "bin" / f"{name}-{version}"
+
+
+def go_install(settings: DeploySettings, module: str, version: str, name: str, package: str = "") -> Path:
+    """Build module's command `name` (at module/package, default the module root) with `go install`
+    from the Go module proxy once, and cache it under DOCINTAKE_CACHE_DIR/bin; return its path."""
+    binary = go_tool_path(settings, name, version)
+    if binary.exists():
+        return binary
+    log(f"building {name} {version} with go install (a cold build takes minutes)")
+    gobin = settings.cache_dir / "gobin"
+    target = f"{module}/{package}" if package else module
+    run("go", "install", f"{target}@{version}", env={**os.environ, "GOBIN": str(gobin)})
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(gobin / name, binary)
+    return binary
+
+
+def install_helm(settings: DeploySettings | None = None) -> Path:
+    """Helm v4, for the chart checks (tests/deploy): built once, cached like MinIO."""
+    return go_install(settings or DeploySettings(), HELM_MODULE, HELM_VERSION, "helm", "cmd/helm")
 
 
 @dataclass
@@ -188,7 +215,7 @@ class MinIO(Server):
 
     @property
     def binary(self) -> Path:
-        return self.settings.cache_dir / "bin" / f"minio-{MINIO_VERSION}"
+        return go_tool_path(self.settings, "minio", MINIO_VERSION)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -196,13 +223,7 @@ class MinIO(Server):
         return host, int(port)
 
     def install(self) -> None:
-        if self.binary.exists():
-            return
-        log(f"building MinIO {MINIO_VERSION} with go install (a cold build takes minutes)")
-        gobin = self.settings.cache_dir / "gobin"
-        run("go", "install", f"{MINIO_MODULE}@{MINIO_VERSION}", env={**os.environ, "GOBIN": str(gobin)})
-        self.binary.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(gobin / "minio", self.binary)
+        go_install(self.settings, MINIO_MODULE, MINIO_VERSION, "minio")
 
     def up(self) -> bool:
         host, port = self.host_port
