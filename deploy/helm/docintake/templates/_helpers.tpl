@@ -1,0 +1,99 @@
+{{/* Names, labels and the per-service facts every template shares. */}}
+
+{{- define "docintake.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of one service's objects: (dict "root" $ "component" "gateway") */}}
+{{- define "docintake.componentName" -}}
+{{- printf "%s-%s" (include "docintake.fullname" .root) .component -}}
+{{- end -}}
+
+{{- define "docintake.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "docintake.labels" -}}
+{{ include "docintake.selectorLabels" . }}
+app.kubernetes.io/part-of: docintake
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "docintake.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "docintake.fullname" .)) -}}
+{{- end -}}
+
+{{- define "docintake.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "docintake.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The three services; for each: its console script's image, its port's name, the Secret keys it reads. */}}
+{{- define "docintake.components" -}}
+gateway:
+  image: docintake-gateway
+  portName: http
+  secretKeys: [DOCINTAKE_RABBITMQ_URL, DOCINTAKE_MINIO_ACCESS_KEY, DOCINTAKE_MINIO_SECRET_KEY, DOCINTAKE_API_KEYS]
+ingestor:
+  image: docintake-ingestor
+  portName: metrics
+  secretKeys: [DOCINTAKE_RABBITMQ_URL, DOCINTAKE_MINIO_ACCESS_KEY, DOCINTAKE_MINIO_SECRET_KEY, DOCINTAKE_NEO4J_PASSWORD]
+status:
+  image: docintake-status
+  portName: http
+  secretKeys: [DOCINTAKE_RABBITMQ_URL, DOCINTAKE_NEO4J_PASSWORD, DOCINTAKE_API_KEYS]
+{{- end -}}
+
+{{/* The autoscaling kind of one service, checked: (dict "root" $ "component" "gateway") */}}
+{{- define "docintake.autoscalingKind" -}}
+{{- $kind := (index .root.Values .component).autoscaling.kind -}}
+{{- $allowed := ternary (list "hpa" "none") (list "keda" "hpa" "none") (eq .component "gateway") -}}
+{{- if not (has $kind $allowed) -}}
+{{- fail (printf "%s.autoscaling.kind must be one of %s, not %q" .component (join ", " $allowed) $kind) -}}
+{{- end -}}
+{{- $kind -}}
+{{- end -}}
+
+{{/* Settings one service gets from its ConfigMap. */}}
+{{- define "docintake.config" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $c := index $v .component -}}
+{{- $servers := dict
+  "DOCINTAKE_MINIO_ENDPOINT" $v.servers.minio.endpoint
+  "DOCINTAKE_MINIO_SECURE" (toString $v.servers.minio.secure)
+  "DOCINTAKE_MINIO_BUCKET" $v.servers.minio.bucket
+  "DOCINTAKE_NEO4J_URI" $v.servers.neo4j.uri
+  "DOCINTAKE_NEO4J_USER" $v.servers.neo4j.user
+  "DOCINTAKE_NEO4J_DATABASE" $v.servers.neo4j.database
+-}}
+{{- /* What the pod's ports and the chart's other objects depend on: `config` cannot override it. */ -}}
+{{- $settings := dict -}}
+{{- if eq .component "gateway" -}}
+{{- $_ := set $settings "DOCINTAKE_GATEWAY_HOST" "0.0.0.0" -}}
+{{- $_ := set $settings "DOCINTAKE_GATEWAY_PORT" (toString $c.port) -}}
+{{- $_ := set $settings "DOCINTAKE_STATUS_URL" (printf "http://%s:%v" (include "docintake.componentName" (dict "root" $root "component" "status")) $v.status.port) -}}
+{{- else if eq .component "ingestor" -}}
+{{- $_ := set $settings "DOCINTAKE_INGESTOR_HOST" "0.0.0.0" -}}
+{{- $_ := set $settings "DOCINTAKE_INGESTOR_METRICS_PORT" (toString $c.port) -}}
+{{- $_ := set $settings "DOCINTAKE_WORKERS" (toString $c.workers) -}}
+{{- $_ := set $settings "DOCINTAKE_WORK_DIR" "/tmp/docintake-ingestor" -}}
+{{- else -}}
+{{- $_ := set $settings "DOCINTAKE_STATUS_HOST" "0.0.0.0" -}}
+{{- $_ := set $settings "DOCINTAKE_STATUS_PORT" (toString $c.port) -}}
+{{- end -}}
+{{- range $key, $value := merge $settings (deepCopy ($c.config | default dict)) (deepCopy ($v.config | default dict)) $servers }}
+{{ $key }}: {{ toString $value | quote }}
+{{- end -}}
+{{- end -}}
