@@ -292,10 +292,9 @@ def test_whitespace_only_text_has_no_text(write):
 @pytest.mark.parametrize(
     ("data", "named"),
     [
-        pytest.param(documents.png(), "PNG image", id="png"),
-        pytest.param(documents.legacy_doc(), "(.doc)", id="legacy doc"),
-        pytest.param(documents.ole_file(["__properties_version1.0"]), "(.msg)", id="outlook msg"),
-        pytest.param(b"{\\rtf1\\ansi Hello}", "Rich Text Format", id="rtf"),
+        pytest.param(documents.png(), "PNG image; images need OCR", id="png"),
+        pytest.param(documents.ole_file(["Contents"]), "compound document", id="other OLE file"),
+        pytest.param(b"\x1f\x8b\x08\x00" + bytes(64), "gzip archive", id="gzip"),
         pytest.param(bytes(range(256)) * 4, "binary", id="other binary"),
     ],
 )
@@ -339,11 +338,10 @@ def test_expansion_limit_is_configurable(write):
     assert error.code == failures.ARCHIVE_TOO_LARGE
 
 
-def test_zip_that_is_not_office_is_unsupported(write):
-    error = failure(write, "bundle.docx", _zip({"notes.txt": b"hello"}))
+def test_zip_that_is_not_office_is_read_as_an_archive(write):
+    document = parse(write, "bundle.docx", _zip({"notes.txt": b"hello"}))
 
-    assert error.code == failures.UNSUPPORTED_FORMAT
-    assert "ZIP archive" in error.message
+    assert (document.detected_type, document.sections) == ("zip", (Section("hello", heading="notes.txt"),))
 
 
 def test_unreadable_zip_is_corrupt(write):

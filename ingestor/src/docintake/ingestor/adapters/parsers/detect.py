@@ -4,6 +4,8 @@ import re
 import zipfile
 from pathlib import Path, PurePath
 
+import olefile
+
 from docintake.ingestor.adapters.parsers.text import bom_encoding, bomless_utf16
 from docintake.ingestor.domain.failures import (
     ARCHIVE_TOO_LARGE,
@@ -27,35 +29,29 @@ _BINARY_MAGICS = (
     (b"GIF8", f"GIF image; {_NO_OCR}"),
     (b"II*\x00", f"TIFF image; {_NO_OCR}"),
     (b"MM\x00*", f"TIFF image; {_NO_OCR}"),
-    (b"{\\rtf", "Rich Text Format (.rtf); save it as .docx"),
-    (b"\x1f\x8b", "gzip archive; upload the files it contains one by one"),
-    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive; upload the files it contains one by one"),
-    (b"Rar!", "RAR archive; upload the files it contains one by one"),
+    (b"\x1f\x8b", "gzip archive; upload the files it contains, or a ZIP archive of them"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive; upload the files it contains, or a ZIP archive of them"),
+    (b"Rar!", "RAR archive; upload the files it contains, or a ZIP archive of them"),
 )
 
-# streams named in an OLE2 compound file's directory; the first match wins
+# streams at the root of an OLE2 compound file; the first match wins
 _OLE_KINDS = (
-    (("EncryptionInfo", "EncryptedPackage"), ENCRYPTED,
-     "The Office document is password-protected; remove the password and upload it again"),
-    (("WordDocument",), UNSUPPORTED_FORMAT,
-     "Unsupported format: legacy Word 97-2003 (.doc); save it as .docx"),
-    (("Workbook", "Book"), UNSUPPORTED_FORMAT,
-     "Unsupported format: legacy Excel 97-2003 (.xls); save it as .xlsx"),
-    (("PowerPoint Document",), UNSUPPORTED_FORMAT,
-     "Unsupported format: legacy PowerPoint 97-2003 (.ppt); save it as .pptx"),
-    (("__properties_version1.0",), UNSUPPORTED_FORMAT,
-     "Unsupported format: Outlook message (.msg); save it as .eml or PDF"),
+    (("WordDocument",), "doc"),
+    (("Workbook", "Book"), "xls"),
+    (("PowerPoint Document",), "ppt"),
+    (("__properties_version1.0",), "msg"),
 )
-_OLE_OTHER = "Unsupported format: legacy Microsoft Office file (OLE compound document)"
+_OLE_ENCRYPTED = ("EncryptionInfo", "EncryptedPackage")
+_OLE_OTHER = "Unsupported format: Microsoft compound document that is no Word, Excel, PowerPoint or Outlook file"
 
 _OOXML_KINDS = (("word/", "docx"), ("ppt/", "pptx"), ("xl/", "xlsx"))
 _ZIP_MIMETYPES = {
-    b"application/vnd.oasis.opendocument.text": "OpenDocument text (.odt); save it as .docx",
-    b"application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet (.ods); save it as .xlsx",
-    b"application/vnd.oasis.opendocument.presentation": "OpenDocument presentation (.odp); save it as .pptx",
-    b"application/epub+zip": "EPUB e-book; convert it to PDF",
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+    b"application/epub+zip": "epub",
 }
-_ZIP_OTHER = "ZIP archive; upload the files it contains one by one"
+_OPENDOCUMENT = b"application/vnd.oasis.opendocument."
 
 # bytes that do not occur in text, except as a few stray ones
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32), 127])
@@ -76,7 +72,8 @@ _JSON_EXTENSIONS = {".json", ".ndjson", ".jsonl"}
 
 
 def detect_type(path: Path, filename_hint: str = "", max_expanded_bytes: int = 256 * MiB) -> str:
-    """One of pdf, docx, pptx, xlsx, text, markdown, csv, tsv, html, eml, json; else an IngestError."""
+    """One of pdf, docx, pptx, xlsx, doc, xls, ppt, msg, odt, ods, odp, epub, rtf, zip, text, markdown, csv, tsv,
+    html, eml, json; else an IngestError."""
     with path.open("rb") as file:
         head = file.read(_HEAD)
     if not head:
@@ -84,9 +81,11 @@ def detect_type(path: Path, filename_hint: str = "", max_expanded_bytes: int = 2
     if _is_pdf(head):
         return "pdf"
     if head.startswith(_OLE_MAGIC):
-        raise _ole_error(path.read_bytes())
+        return _ole_kind(path)
     if head.startswith(_ZIP_MAGICS):
         return _zip_kind(path, max_expanded_bytes)
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
     for magic, name in _BINARY_MAGICS:
         if head.startswith(magic):
             raise IngestError(UNSUPPORTED_FORMAT, f"Unsupported format: {name}")
@@ -100,21 +99,20 @@ def _is_pdf(head: bytes) -> bool:
     return position >= 0 and (not prefix.strip() or len(prefix.translate(None, _CONTROL_BYTES)) < len(prefix))
 
 
-def _ole_error(data: bytes) -> IngestError:
-    for names, code, message in _OLE_KINDS:
-        if any(_has_ole_entry(data, name) for name in names):
-            return IngestError(code, message)
-    return IngestError(UNSUPPORTED_FORMAT, _OLE_OTHER)
-
-
-def _has_ole_entry(data: bytes, name: str) -> bool:
-    """Whether a 128-byte directory entry names `name` (UTF-16LE, NUL-terminated, length at offset 64)."""
-    encoded = name.encode("utf-16-le") + b"\x00\x00"
-    for match in re.finditer(re.escape(encoded), data):
-        start = match.start()
-        if start % 128 == 0 and int.from_bytes(data[start + 64:start + 66], "little") == len(encoded):
-            return True
-    return False
+def _ole_kind(path: Path) -> str:
+    try:
+        with olefile.OleFileIO(str(path)) as container:
+            streams = {entry[0] for entry in container.listdir(streams=True, storages=False) if len(entry) == 1}
+    except Exception as exc:  # olefile fails with whatever a damaged directory makes it hit
+        raise IngestError(CORRUPT_FILE, "The Office file (OLE compound document) is damaged or incomplete") from exc
+    if streams.issuperset(_OLE_ENCRYPTED):
+        raise IngestError(
+            ENCRYPTED, "The Office document is password-protected; remove the password and upload it again"
+        )
+    for names, kind in _OLE_KINDS:
+        if streams.intersection(names):
+            return kind
+    raise IngestError(UNSUPPORTED_FORMAT, _OLE_OTHER)
 
 
 def _zip_kind(path: Path, max_expanded_bytes: int) -> str:
@@ -137,8 +135,15 @@ def _zip_kind(path: Path, max_expanded_bytes: int) -> str:
         for prefix, kind in _OOXML_KINDS:
             if any(name.startswith(prefix) for name in names):
                 return kind
-    name = _ZIP_MIMETYPES.get(mimetype, _ZIP_OTHER)
-    raise IngestError(UNSUPPORTED_FORMAT, f"Unsupported format: {name}")
+    if mimetype in _ZIP_MIMETYPES:
+        return _ZIP_MIMETYPES[mimetype]
+    if mimetype.startswith(_OPENDOCUMENT):
+        raise IngestError(
+            UNSUPPORTED_FORMAT,
+            f"Unsupported format: OpenDocument {mimetype[len(_OPENDOCUMENT):].decode(errors='replace')}; "
+            "only text, spreadsheets and presentations are read",
+        )
+    return "zip"
 
 
 def _check_expansion(members: list[zipfile.ZipInfo], limit: int) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time
 from email import policy
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 
 import docx
@@ -21,7 +22,12 @@ from docx.enum.style import WD_STYLE_TYPE
 from pptx.shapes.group import GroupShape
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from docintake.ingestor.adapters.parsers import kreuzberg_formats
+from docintake.ingestor.adapters.parsers.archive import parse_zip
 from docintake.ingestor.adapters.parsers.detect import MiB, detect_type
+from docintake.ingestor.adapters.parsers.members import Budget, Members
+from docintake.ingestor.adapters.parsers.opendocument import parse_odp
+from docintake.ingestor.adapters.parsers.outlook import parse_msg
 from docintake.ingestor.adapters.parsers.text import (
     bom_encoding,
     bomless_utf16,
@@ -48,6 +54,16 @@ FORMAT_NAMES = {
     "html": "HTML page",
     "eml": "email",
     "json": "JSON file",
+    "doc": "Word 97-2003 document",
+    "xls": "Excel 97-2003 workbook",
+    "ppt": "PowerPoint 97-2003 presentation",
+    "msg": "Outlook message",
+    "odt": "OpenDocument text",
+    "ods": "OpenDocument spreadsheet",
+    "odp": "OpenDocument presentation",
+    "rtf": "RTF document",
+    "epub": "EPUB e-book",
+    "zip": "ZIP archive",
 }
 CHARACTERS_PER_PAGE = 3000
 
@@ -56,26 +72,35 @@ def parse_file(path: Path, filename_hint: str = "", max_expanded_bytes: int = 25
     """Detect the type of the file at `path` from its content and extract its text, else raise IngestError."""
     path = Path(path)
     kind = detect_type(path, filename_hint, max_expanded_bytes)
+    members = Members(partial(_read_member, max_expanded_bytes=max_expanded_bytes), Budget(max_expanded_bytes))
+    sections, pages = _read(kind, path, members)
+    if pages is None:
+        pages = math.ceil(sum(len(section.text) for section in sections) / CHARACTERS_PER_PAGE)
+    return ParsedDocument(kind, tuple(sections), pages)
+
+
+def _read_member(path: Path, filename_hint: str, members: Members, max_expanded_bytes: int) -> Extracted:
+    return _read(detect_type(path, filename_hint, max_expanded_bytes), path, members)
+
+
+def _read(kind: str, path: Path, members: Members) -> Extracted:
+    """The tidied sections of a file of this kind, the files it holds read through `members`, else IngestError."""
     try:
-        sections, pages = PARSERS[kind](path)
+        sections, pages = CONTAINER_PARSERS[kind](path, members) if kind in CONTAINER_PARSERS else PARSERS[kind](path)
     except IngestError:
         raise
     except Exception as exc:
         raise IngestError(
             CORRUPT_FILE, f"The {FORMAT_NAMES[kind]} could not be read; the file may be damaged or incomplete"
         ) from exc
-    tidied = tuple(
-        Section(text, section.page, section.heading) for section in sections if (text := tidy(section.text))
-    )
+    tidied = [Section(text, section.page, section.heading) for section in sections if (text := tidy(section.text))]
     if not tidied:
         raise IngestError(NO_TEXT, _no_text_reason(kind))
-    if pages is None:
-        pages = math.ceil(sum(len(section.text) for section in tidied) / CHARACTERS_PER_PAGE)
-    return ParsedDocument(kind, tidied, pages)
+    return tidied, pages
 
 
 def _no_text_reason(kind: str) -> str:
-    if kind in ("pdf", "docx", "pptx"):
+    if kind in ("pdf", "docx", "pptx", "doc", "ppt", "odt", "odp"):
         return "No extractable text: the document may be a scanned image; OCR is not supported"
     return "No extractable text: the file is blank"
 
@@ -467,6 +492,7 @@ def parse_json(path: Path) -> Extracted:
 
 
 PARSERS: dict[str, Callable[[Path], Extracted]] = {
+    **{kind: partial(kreuzberg_formats.extract, kind=kind) for kind in kreuzberg_formats.MIME_TYPES if kind != "msg"},
     "pdf": parse_pdf,
     "docx": parse_docx,
     "pptx": parse_pptx,
@@ -478,4 +504,10 @@ PARSERS: dict[str, Callable[[Path], Extracted]] = {
     "html": parse_html,
     "eml": parse_eml,
     "json": parse_json,
+    "odp": parse_odp,
+}
+# formats that hold files of their own, each read as a document
+CONTAINER_PARSERS: dict[str, Callable[[Path, Members], Extracted]] = {
+    "zip": parse_zip,
+    "msg": parse_msg,
 }
