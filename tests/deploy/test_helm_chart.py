@@ -218,10 +218,22 @@ def test_without_keda_every_service_scales_on_an_hpa(helm):
     assert set(of_kind(manifests, "HorizontalPodAutoscaler")) == {name_of(c) for c in COMPONENTS}
 
 
-def test_keda_on_the_gateway_is_refused(helm):
-    result = run_helm(helm, "template", RELEASE, str(CHART), "--set", "gateway.autoscaling.kind=keda")
-    assert result.returncode != 0
-    assert "gateway.autoscaling.kind must be one of hpa, none" in result.stderr
+@pytest.mark.parametrize("setting, refusal", [
+    ("ingestor.autoscaling.kind=kedaa", "/ingestor/autoscaling/kind"),
+    ("gatway.port=8000", "'gatway' not allowed"),
+    ("status.terminationGracePeriodSeconds=10", "/status/terminationGracePeriodSeconds"),
+])
+def test_the_values_schema_refuses_unknown_keys_and_values(helm, setting, refusal):
+    result = run_helm(helm, "template", RELEASE, str(CHART), "--set", setting)
+    assert result.returncode != 0 and refusal in result.stderr, result.stderr
+
+
+def test_keda_on_the_gateway_is_refused_by_the_schema_and_by_the_templates(helm):
+    for skip in ([], ["--skip-schema-validation"]):
+        result = run_helm(helm, "template", RELEASE, str(CHART), "--set", "gateway.autoscaling.kind=keda", *skip)
+        assert result.returncode != 0
+        expected = "gateway.autoscaling.kind must be one of hpa, none" if skip else "/gateway/autoscaling/kind"
+        assert expected in result.stderr, result.stderr
 
 
 @params
