@@ -276,13 +276,13 @@ async def test_the_same_idempotency_key_from_ten_clients_at_once_makes_one_batch
         answers = await asyncio.gather(*(client.call("POST", BATCH, files=files, headers={"Idempotency-Key": key})
                                          for _ in range(10)))
         published = await exchange.published_until_now()
-    accepted = [answer for answer in answers if answer.status == 202]
+    accepted = {answer.body["batch_id"] for answer in answers if answer.status == 202}  # the first, or replays of it
     assert len(accepted) == 1
     assert {(answer.status, answer.code) for answer in answers if answer.status != 202} <= {
         (409, "IDEMPOTENCY_KEY_IN_FLIGHT")}
     assert [event["event_type"] for event in published].count("docintake.batch.created") == 1
     again = await client.call("POST", BATCH, files=files, headers={"Idempotency-Key": key})
-    assert again.status == 202 and again.body["batch_id"] == accepted[0].body["batch_id"]
+    assert again.status == 202 and {again.body["batch_id"]} == accepted
 
 
 async def test_a_filename_of_ten_kilobytes_is_queued_shortened_with_its_extension(settings, client):
