@@ -1,6 +1,6 @@
 """Start, stop and report the three docintake services as background processes.
 
-    python -m deploy.native.services start [--ingestors N]
+    python -m deploy.native.services start [--ingestors N] [--gateways N] [--status-services N]
     python -m deploy.native.services stop
     python -m deploy.native.services status
 
@@ -124,29 +124,53 @@ class ServiceProcess:
 
 
 def system(
-    settings: DeploySettings, ingestors: int = 1, env: dict[str, str] | None = None, run_dir: Path | None = None
+    settings: DeploySettings, ingestors: int = 1, env: dict[str, str] | None = None, run_dir: Path | None = None,
+    gateways: int = 1, status_services: int = 1,
 ) -> list[ServiceProcess]:
-    """The three services as this machine runs them, in start order."""
+    """The services as this machine runs them, in start order: the status services, the ingestors, the gateways.
+
+    Several of a kind each listen on a port of their own: the configured one, then 10 more each
+    (gateways 8000, 8010 ...; ingestors 8001, 8011 ...; status services 8002, 8012 ...); they are
+    named with their number (status-1, status-2), one alone by its kind (status). Gateway n asks
+    status service n (round the list again when there are more gateways), unless
+    DOCINTAKE_STATUS_URL is given.
+    """
     run_dir = run_dir or settings.state_dir / "services"
     env = env or {}
-    def port(name: str, default: int) -> int:
-        return int(env.get(name, os.environ.get(name, default)))
 
-    status_port, gateway_port = port("DOCINTAKE_STATUS_PORT", 8002), port("DOCINTAKE_GATEWAY_PORT", 8000)
-    # each ingestor serves its probes and metrics on a port of its own: the configured one, then 10 more
-    # each (8001, 8011 ...); with port 0 it serves none, and its `ready` log line tells it has started
-    first_ingestor_port = port("DOCINTAKE_INGESTOR_METRICS_PORT", 8001)
-    ingestor_ports = [first_ingestor_port + 10 * n if first_ingestor_port else 0 for n in range(ingestors)]
-    env = {"DOCINTAKE_STATUS_URL": f"http://127.0.0.1:{status_port}", **env}
+    def ports(name: str, default: int, count: int) -> list[int]:
+        first = int(env.get(name, os.environ.get(name, default)))
+        return [first + 10 * n if first else 0 for n in range(count)]
+
+    def named(kind: str, n: int, count: int) -> str:
+        return kind if count == 1 and kind != "ingestor" else f"{kind}-{n}"
+
+    status_ports = ports("DOCINTAKE_STATUS_PORT", 8002, status_services)
+    gateway_ports = ports("DOCINTAKE_GATEWAY_PORT", 8000, gateways)
+    # with ingestor port 0 an ingestor serves no probes, and its `ready` log line tells it has started
+    ingestor_ports = ports("DOCINTAKE_INGESTOR_METRICS_PORT", 8001, ingestors)
+    status_urls = [env.get("DOCINTAKE_STATUS_URL") or f"http://127.0.0.1:{status_port}" for status_port in status_ports]
+    env = {"DOCINTAKE_STATUS_URL": status_urls[0], **env}
     return [
-        ServiceProcess("status", "docintake-status", run_dir, env, f"http://127.0.0.1:{status_port}/readyz"),
         *(
-            ServiceProcess(f"ingestor-{n}", "docintake-ingestor", run_dir,
+            ServiceProcess(named("status", n, status_services), "docintake-status", run_dir,
+                           {**env, "DOCINTAKE_STATUS_PORT": str(status_port)},
+                           f"http://127.0.0.1:{status_port}/readyz")
+            for n, status_port in enumerate(status_ports, start=1)
+        ),
+        *(
+            ServiceProcess(named("ingestor", n, ingestors), "docintake-ingestor", run_dir,
                            {**env, "DOCINTAKE_INGESTOR_METRICS_PORT": str(ingestor_port)},
                            f"http://127.0.0.1:{ingestor_port}/readyz" if ingestor_port else None)
             for n, ingestor_port in enumerate(ingestor_ports, start=1)
         ),
-        ServiceProcess("gateway", "docintake-gateway", run_dir, env, f"http://127.0.0.1:{gateway_port}/readyz"),
+        *(
+            ServiceProcess(named("gateway", n, gateways), "docintake-gateway", run_dir,
+                           {**env, "DOCINTAKE_GATEWAY_PORT": str(gateway_port),
+                            "DOCINTAKE_STATUS_URL": status_urls[(n - 1) % status_services]},
+                           f"http://127.0.0.1:{gateway_port}/readyz")
+            for n, gateway_port in enumerate(gateway_ports, start=1)
+        ),
     ]
 
 
@@ -154,20 +178,23 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--ingestors", type=int, default=int(os.environ.get("DOCINTAKE_INGESTORS", 1)))
+    parser.add_argument("--gateways", type=int, default=int(os.environ.get("DOCINTAKE_GATEWAYS", 1)))
+    parser.add_argument("--status-services", type=int, default=int(os.environ.get("DOCINTAKE_STATUS_SERVICES", 1)))
     args = parser.parse_args(argv)
-    services = system(DeploySettings(), args.ingestors)
+    services = system(DeploySettings(), args.ingestors, gateways=args.gateways, status_services=args.status_services)
     if args.command == "start":
         for service in services:
             service.start()
             print(f"{service.name}: ready (log {service.log_file})", file=sys.stderr)
-        gateway_port = os.environ.get("DOCINTAKE_GATEWAY_PORT", "8000")
-        print(f"docintake is up: API at http://127.0.0.1:{gateway_port} (OpenAPI page /docs)")
+        apis = [f"http://127.0.0.1:{s.env['DOCINTAKE_GATEWAY_PORT']}" for s in services if s.name.startswith("gateway")]
+        print(f"docintake is up: API at {' and '.join(apis)} (OpenAPI page /docs)")
     elif args.command == "stop":
         for service in reversed(services):
             service.stop()
-        # ingestors started with a larger --ingestors than this call names
-        for pid_file in (DeploySettings().state_dir / "services").glob("ingestor-*.pid"):
-            ServiceProcess(pid_file.stem, "", pid_file.parent).stop()
+        # services started with more of a kind than this call names
+        for kind in ("gateway", "ingestor", "status"):
+            for pid_file in (DeploySettings().state_dir / "services").glob(f"{kind}-*.pid"):
+                ServiceProcess(pid_file.stem, "", pid_file.parent).stop()
     else:
         states = {service.name: service.ready() for service in services}
         for name, ready in states.items():

@@ -36,3 +36,22 @@ def test_a_running_service_that_does_not_answer_is_not_ready(tmp_path):
             assert service.ready() is False
         finally:
             running.kill()
+
+
+def test_several_gateways_and_status_services_each_get_a_port_and_gateway_n_asks_status_service_n():
+    ports = {"DOCINTAKE_GATEWAY_PORT": "8000", "DOCINTAKE_STATUS_PORT": "8002",
+             "DOCINTAKE_INGESTOR_METRICS_PORT": "8001"}
+    services = system(DeploySettings(), ingestors=3, env=ports, gateways=2, status_services=2)
+    assert [s.name for s in services] == [
+        "status-1", "status-2", "ingestor-1", "ingestor-2", "ingestor-3", "gateway-1", "gateway-2"]
+    listening = [s.ready_url for s in services]
+    assert len(set(listening)) == 7
+    by_name = {s.name: s for s in services}
+    assert [by_name[f"status-{n}"].env["DOCINTAKE_STATUS_PORT"] for n in (1, 2)] == ["8002", "8012"]
+    assert [by_name[f"gateway-{n}"].env["DOCINTAKE_GATEWAY_PORT"] for n in (1, 2)] == ["8000", "8010"]
+    assert [by_name[f"gateway-{n}"].env["DOCINTAKE_STATUS_URL"] for n in (1, 2)] == [
+        "http://127.0.0.1:8002", "http://127.0.0.1:8012"]
+
+
+def test_one_of_a_kind_keeps_its_plain_name():
+    assert [s.name for s in system(DeploySettings(), ingestors=1)] == ["status", "ingestor-1", "gateway"]
