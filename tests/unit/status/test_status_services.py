@@ -79,6 +79,39 @@ async def test_a_completion_that_failed_to_publish_is_published_by_the_sweep(rep
         BatchCompleted.id_for(synthetic.batch_id)]
 
 
+async def test_the_sweep_leaves_a_completion_being_announced_to_its_announcer(repo, clock, publish):
+    """However far the events' own times lie behind: what the sweep finds unpublished for the first
+    time may be in the middle of its announcement, by this status service or another one."""
+    synthetic = SyntheticBatch(size=1)
+    publish.failing = True  # the announcer's publish is under way: neither confirmed nor marked yet
+    await apply_all(synthetic.story("i"), repo, clock, publish)
+    publish.failing = False
+
+    awaiting = await process_manager.publish_due_completions(repo, clock, publish, settle_seconds=0,
+                                                             awaiting_before=set())
+    assert awaiting == {synthetic.batch_id} and not publish.of_type(BatchCompleted)
+    await process_manager.announce_completion(await repo.get(synthetic.batch_id), repo, publish)
+    assert await process_manager.publish_due_completions(repo, clock, publish, settle_seconds=0,
+                                                         awaiting_before=awaiting) == set()
+
+    assert len(publish.of_type(BatchCompleted)) == 1
+
+
+async def test_a_completion_unpublished_for_a_whole_round_is_published_by_the_next(repo, clock, publish):
+    synthetic = SyntheticBatch(size=1)
+    publish.failing = True
+    await apply_all(synthetic.story("i"), repo, clock, publish)
+    publish.failing = False
+
+    awaiting = await process_manager.publish_due_completions(repo, clock, publish, settle_seconds=0,
+                                                             awaiting_before=set())
+    await process_manager.publish_due_completions(repo, clock, publish, settle_seconds=0, awaiting_before=awaiting)
+
+    assert [event.event_id for event in publish.of_type(BatchCompleted)] == [
+        BatchCompleted.id_for(synthetic.batch_id)]
+    assert repo.batches[synthetic.batch_id].completion_published
+
+
 async def test_completion_events_are_ignored_by_the_projection(repo, clock, publish):
     synthetic = SyntheticBatch(size=1)
     await apply_all(synthetic.story("i"), repo, clock, publish)

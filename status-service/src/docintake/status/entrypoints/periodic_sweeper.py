@@ -1,6 +1,7 @@
 """The periodic sweep: give up on stalled documents, and publish completions nobody marked published."""
 
 import asyncio
+from uuid import UUID
 
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import messages_waiting
@@ -17,6 +18,8 @@ async def run_sweeper(dependencies: Dependencies) -> None:
     # A document waiting behind a backlog is not stalled: the stall clock runs only while the
     # ingestor queue has held nothing waiting, and, after a start, only from the start.
     idle_since = dependencies.clock()
+    # The completions found unpublished last round: only those are re-published this round.
+    awaiting_completion: set[UUID] = set()
     while True:
         await asyncio.sleep(settings.sweep_interval_seconds)
         try:
@@ -25,8 +28,9 @@ async def run_sweeper(dependencies: Dependencies) -> None:
             if (dependencies.clock() - idle_since).total_seconds() >= settings.stall_timeout_seconds:
                 DOCUMENTS_TIMED_OUT.inc(await sweep_stalled_documents(
                     dependencies.repo, dependencies.clock, dependencies.publish, settings.stall_timeout_seconds))
-            await publish_due_completions(dependencies.repo, dependencies.clock, dependencies.publish,
-                                          settle_seconds=settings.sweep_interval_seconds)
+            awaiting_completion = await publish_due_completions(
+                dependencies.repo, dependencies.clock, dependencies.publish,
+                settle_seconds=settings.sweep_interval_seconds, awaiting_before=awaiting_completion)
         except Exception:  # noqa: BLE001 - a failed round must not end the sweeps; the next one retries
             log.exception("sweep round failed")
 

@@ -2,7 +2,7 @@
 completion, gives up on stalled documents (by publishing their failure), and tells how much
 accepted work is still pending, for the gateway's admission control."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from uuid import UUID
@@ -81,17 +81,25 @@ async def sweep_stalled_documents(repo: ProgressRepository, clock: Clock, publis
 
 
 async def publish_due_completions(repo: ProgressRepository, clock: Clock, publish: Publish,
-                                  settle_seconds: float) -> None:
-    """Publish the completions nobody marked published, e.g. after a crash between commit and publish.
+                                  settle_seconds: float, awaiting_before: Collection[UUID] | None = None) -> set[UUID]:
+    """Publish the completions nobody marked published, e.g. after a crash between commit and publish;
+    returns the batches found awaiting theirs, to be handed to the next round as `awaiting_before`.
 
     Only batches whose last event is at least `settle_seconds` old: the ones finishing right now
-    are being announced by whoever applied their last event.
+    are being announced by whoever applied their last event. An event's time says little when the
+    projection runs behind the events, so with `awaiting_before` only the batches that were
+    awaiting their completion a round ago too are published: one being announced right now (by
+    this process or another status service) is marked published by then.
     """
-    for batch_id in await repo.batch_ids_awaiting_completion(clock() - timedelta(seconds=settle_seconds)):
+    awaiting = set(await repo.batch_ids_awaiting_completion(clock() - timedelta(seconds=settle_seconds)))
+    for batch_id in awaiting:
+        if awaiting_before is not None and batch_id not in awaiting_before:
+            continue
         with _one_batch_of_a_chore(batch_id, "completion re-publishing"):
             batch = await repo.get(batch_id)
             if batch is not None:
                 await announce_completion(batch, repo, publish)
+    return awaiting
 
 
 async def pending_bytes(repo: ProgressRepository) -> PendingBytes:
