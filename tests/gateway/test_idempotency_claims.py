@@ -8,6 +8,7 @@ import pytest
 
 from docintake.gateway.adapters import idempotency_store
 from docintake.gateway.adapters.idempotency_store import IdempotencyStore
+from docintake.gateway.domain.answers import Answer
 from docintake.platform.storage import ObjectStore
 
 
@@ -47,3 +48,24 @@ async def test_a_claim_left_by_a_gateway_that_stopped_is_taken_over_once_old(gat
     await asyncio.sleep(3.5)  # older than a claim lives (MinIO keeps the time of a write to the second)
     takeovers = await asyncio.gather(*(second.claim("dev-key", key) for _ in range(10)))
     assert takeovers.count(True) == 1
+
+
+async def test_an_answer_is_replayed_for_its_lifetime_and_then_forgotten(settings):
+    store = ObjectStore(settings)
+    answers = IdempotencyStore(store, lifetime=timedelta(seconds=1))
+    key = f"answer-{uuid4()}"
+    await answers.put("dev-key", key, Answer(202, {"batch_id": key}))
+    assert await answers.get("dev-key", key) == Answer(202, {"batch_id": key})
+    await asyncio.sleep(1.2)
+    assert await answers.get("dev-key", key) is None
+    store.close()
+
+
+async def test_minio_deletes_answers_and_claims_a_day_after_their_lifetime(settings):
+    store = ObjectStore(settings)
+    await store.ensure_bucket()
+    await IdempotencyStore(store, lifetime=timedelta(hours=24)).ensure_expiry()
+    assert await store.expiry_days(idempotency_store.PREFIX) == 2
+    await IdempotencyStore(store, lifetime=timedelta(hours=49)).ensure_expiry()
+    assert await store.expiry_days(idempotency_store.PREFIX) == 4
+    store.close()

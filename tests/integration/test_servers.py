@@ -78,3 +78,15 @@ async def test_an_object_is_created_only_where_there_is_none_and_replaced_only_a
     assert not await store.replace(key, b"fourth", read)  # another write came after `read`
     assert await store.get_bytes(key) == b"third"
     await store.remove([key])
+
+
+async def test_expiry_rules_of_the_bucket_are_set_per_prefix_and_keep_each_other(settings):
+    store = ObjectStore(settings)
+    await store.ensure_bucket()
+    first, second = "smoke-expiry-first/", "smoke-expiry-second/"  # fixed: a rule is replaced, never added again
+    await store.expire(first, 3)
+    await store.expire(second, 5)
+    await store.expire(first, 4)
+    await store.expire(second, 5)
+    assert (await store.expiry_days(first), await store.expiry_days(second)) == (4, 5)
+    assert await store.expiry_days("smoke-expiry-never-set/") is None

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -34,6 +35,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await declare_topology(broker)
         await broker.start()
         await store.ensure_bucket()
+        await app.state.answers.ensure_expiry()
         log.info("ready", port=settings.gateway_port, bucket=store.bucket)
         yield
         await status_service.aclose()
@@ -45,7 +47,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.broker = broker
     app.state.store = store
-    app.state.answers = IdempotencyStore(store)
+    app.state.answers = IdempotencyStore(store, timedelta(hours=settings.idempotency_key_lifetime_hours))
     app.state.status_service = status_service
     app.state.publish = event_publishers.publish_events
     app.state.streams = StreamBudget(settings.max_streams_per_key, settings.max_streams)

@@ -16,6 +16,8 @@ class GatewaySettings(Settings):
     # Live progress streams forwarded at once, per API key and in all; more get 429.
     max_streams_per_key: int = 20
     max_streams: int = 200
+    # How long a request sent again with the same Idempotency-Key gets the first answer back.
+    idempotency_key_lifetime_hours: float = 24.0
 
     @property
     def batch_limits(self) -> BatchLimits:

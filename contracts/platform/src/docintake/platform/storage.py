@@ -18,8 +18,10 @@ from typing import BinaryIO, TypeVar, cast
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import ENABLED, Filter
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
+from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from docintake.platform.errors import ObjectMissing, ObjectTooLarge, StorageUnavailable
@@ -118,6 +120,27 @@ class ObjectStore:
         except S3Error as exc:
             if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise StorageUnavailable(f"could not create bucket {self.bucket}: {exc.code}") from exc
+
+    async def expire(self, prefix: str, days: int) -> None:
+        """Have MinIO delete the objects under `prefix` `days` after they were written (a rule of the
+        bucket's lifecycle, named after the prefix; the bucket's other rules stay)."""
+        rule = Rule(ENABLED, rule_filter=Filter(prefix=prefix), rule_id=f"expire {prefix}",
+                    expiration=Expiration(days=days))
+
+        def set_rule() -> None:
+            current = self.client.get_bucket_lifecycle(self.bucket)
+            others = [kept for kept in (current.rules if current else []) if kept.rule_id != rule.rule_id]
+            self.client.set_bucket_lifecycle(self.bucket, LifecycleConfig([*others, rule]))
+
+        await self._run(set_rule)
+
+    async def expiry_days(self, prefix: str) -> int | None:
+        """The days after which MinIO deletes the objects under `prefix`; None if it keeps them."""
+        current = await self._run(lambda: self.client.get_bucket_lifecycle(self.bucket))
+        for rule in current.rules if current else []:
+            if rule.rule_id == f"expire {prefix}" and rule.expiration is not None:
+                return rule.expiration.days
+        return None
 
     async def ping(self) -> bool:
         try:
