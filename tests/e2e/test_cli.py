@@ -5,7 +5,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from uuid import uuid4
 
+from docintake.platform.graphdb import open_driver
 from tests.support import documents
 
 CLI = str(Path(sys.executable).parent / "docintake")
@@ -53,7 +55,7 @@ def test_a_failing_document_gives_a_non_zero_exit_and_its_error(running_system, 
                                     ("broken.pdf", documents.truncated_pdf())])
     result = run(running_system, "ingest", str(folder), "--metadata", str(mapping), "--wait")
     assert result.returncode == 1, result.stdout
-    assert "broken.pdf" in result.stdout and "1 ingested, 1 failed" in result.stdout
+    assert "broken.pdf" in result.stdout and "1 ingested, 0 unchanged, 1 failed" in result.stdout
 
 
 def test_status_batches_and_json_output_parse(running_system, tmp_path):
@@ -70,3 +72,40 @@ def test_status_batches_and_json_output_parse(running_system, tmp_path):
     assert everything["next_cursor"] is None and len(every_id) == len(set(every_id)) >= len(listing["batches"])
     missing = run(running_system, "status", "00000000-0000-4000-8000-000000000000")
     assert missing.returncode == 2 and "BATCH_NOT_FOUND" in missing.stderr
+
+
+async def sources_of(settings, collection: str) -> dict[str, str]:
+    """Each source of the collection and the text of its current version."""
+    driver = open_driver(settings)
+    try:
+        records, _, _ = await driver.execute_query(
+            "MATCH (s:Source {collection: $collection})-[:CURRENT]->(d:Document)<-[:PART_OF]-(c:Chunk) "
+            "WITH s, c ORDER BY c.index RETURN s.path AS path, collect(c.text) AS texts", collection=collection)
+    finally:
+        await driver.close()
+    return {record["path"]: " ".join(record["texts"]) for record in records}
+
+
+async def test_a_folder_ingested_again_after_an_edit_updates_that_file_and_leaves_the_rest_unchanged(
+    running_system, tmp_path, settings
+):
+    folder, collection = tmp_path / "handbook", f"handbook-{uuid4().hex[:12]}"
+    contents = {"setup/install.md": f"Install it like this, {tmp_path}. ".encode() * 20,
+                "intro.md": f"An introduction, {tmp_path}. ".encode() * 20}
+    mapping = write_folder(folder, contents.items())
+    ingest = ("--json", "ingest", str(folder), "--collection", collection, "--metadata", str(mapping), "--wait")
+    first = run(running_system, *ingest)
+    assert first.returncode == 0, first.stderr + first.stdout
+    (folder / "setup" / "install.md").write_bytes(f"Install it the new way, {tmp_path}. ".encode() * 20)
+
+    second = run(running_system, *ingest)
+
+    assert second.returncode == 0, second.stderr + second.stdout
+    [batch] = json.loads(second.stdout)["batches"]
+    assert (batch["status"], batch["processed_count"], batch["unchanged_count"]) == ("completed", 1, 1)
+    assert {(d["source_path"], d["collection"], d["outcome"]) for d in batch["documents"]} == {
+        ("setup/install.md", collection, "updated"), ("intro.md", collection, "unchanged")}
+    assert {d["filename"] for d in batch["documents"]} == {"install.md", "intro.md"}
+    sources = await sources_of(settings, collection)
+    assert set(sources) == {"setup/install.md", "intro.md"}
+    assert "the new way" in sources["setup/install.md"] and "like this" not in sources["setup/install.md"]

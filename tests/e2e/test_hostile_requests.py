@@ -161,6 +161,14 @@ CASES: list[tuple[str, Send, int, str | None]] = [
     ("headers that never end", raw(b"GET /healthz HTTP/1.1\r\nHost: g\r\nX-Slow: a", read_timeout=30), 408,
      "REQUEST_TIMEOUT"),
     ("not HTTP at all", raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64)), 400, None),
+    ("a collection outside the safe charset", call("POST", BATCH, params={"collection": "../etc"},
+                                                    files=[("files", ("a.txt", b"x"))]), 400, "INVALID_COLLECTION"),
+    ("a bad collection field after the files", call("POST", BATCH, files=[
+        ("files", ("a.txt", b"x")), ("collection", (None, b"no spaces"))]), 400, "INVALID_COLLECTION"),
+    ("two collections named", call("POST", BATCH, params={"collection": "one"}, files=[
+        ("collection", (None, b"two")), ("files", ("a.txt", b"x"))]), 400, "INVALID_COLLECTION"),
+    ("a source path past 1024 characters", call("POST", BATCH, files=[
+        ("files", ("/".join(["d" * 200] * 6) + "/a.txt", b"x"))]), 400, "INVALID_SOURCE_PATH"),
     ("no API key", call("POST", BATCH, headers={"X-API-Key": ""}, files=[("files", ("a.txt", b"x"))]), 401,
      "UNAUTHORIZED"),
     ("a wrong API key", call("GET", f"{INGEST}/batches", headers={"X-API-Key": "nope"}), 401, "UNAUTHORIZED"),

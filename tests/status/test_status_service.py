@@ -65,6 +65,26 @@ async def test_failed_documents_are_listed(broker, http, outcomes, status, faile
     }
 
 
+async def test_unchanged_documents_are_counted_apart_and_each_document_says_what_happened(broker, http, settings):
+    synthetic = SyntheticBatch(size=4)
+    async with listen(settings.rabbitmq_url, "batch.completed") as listener:
+        await publish_all(broker, [
+            synthetic.created(), synthetic.ingested(0, change="added"), synthetic.ingested(1, change="replaced"),
+            synthetic.ingested(2, change="unchanged"), synthetic.failed(3)])
+        done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress")
+        [completed] = await listener.collect(lambda events: [e for e in events
+                                                             if e["batch_id"] == str(synthetic.batch_id)])
+
+    assert (done.status, done.processed_count, done.unchanged_count, done.failed_count, done.pending_count) == (
+        "partial_failure", 2, 1, 1, 0)
+    outcomes = ("ingested", "updated", "unchanged", "failed")
+    assert [(entry.source_path, entry.outcome) for entry in done.documents] == [
+        (ref.source_path, outcome) for ref, outcome in zip(synthetic.refs, outcomes, strict=True)]
+    assert completed["data"]["unchanged_count"] == 1 and completed["data"]["processed_count"] == 2
+    listed = (await http.get("/api/v1/documents/ingest/batches")).json()["batches"]
+    assert all(batch["documents"] == [] for batch in listed)
+
+
 async def test_events_before_batch_created_converge(broker, http):
     synthetic = SyntheticBatch(size=2)
     await publish_all(broker, [synthetic.ingested(1), synthetic.failed(0)])

@@ -17,6 +17,8 @@ from docintake.contracts.events import (
     DocumentQueued,
     DocumentQueuedData,
     DocumentRef,
+    DocumentRemoved,
+    DocumentRemovedData,
     Event,
 )
 
@@ -65,4 +67,10 @@ def one_of_each() -> list[Event]:
             ),
         ),
         BatchCancelled(batch_id=batch_id),
+        DocumentRemoved(
+            batch_id=batch_id,
+            document_id=ref.document_id,
+            data=DocumentRemovedData(collection=ref.collection, source_path=ref.source_path, sha256="cd" * 32,
+                                     reason="replaced", document_deleted=True),
+        ),
     ]

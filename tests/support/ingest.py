@@ -11,7 +11,9 @@ OUTCOMES = ("docintake.document.ingested", "docintake.document.failed")
 
 
 async def stage(store: ObjectStore, content: bytes, filename: str, batch_id: UUID | None = None,
-                metadata: dict | None = None, content_type: str = "application/octet-stream") -> DocumentQueued:
+                metadata: dict | None = None, content_type: str = "application/octet-stream",
+                collection: str = "default", source_path: str = "") -> DocumentQueued:
+    """A document uploaded as the source `source_path` (its filename when not given) of `collection`."""
     batch_id = batch_id or uuid4()
     document_id = uuid4()
     key = f"batches/{batch_id}/{document_id}"
@@ -19,6 +21,7 @@ async def stage(store: ObjectStore, content: bytes, filename: str, batch_id: UUI
     ref = DocumentRef(
         document_id=document_id, filename=filename, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
         content_type=content_type, bucket=store.bucket, key=key, metadata=metadata or {},
+        collection=collection, source_path=source_path,
     )
     return DocumentQueued(batch_id=batch_id, document_id=document_id, data=DocumentQueuedData(document=ref))
 

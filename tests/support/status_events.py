@@ -16,6 +16,7 @@ from docintake.contracts.events import (
     DocumentQueuedData,
     DocumentRef,
     Event,
+    SourceChange,
 )
 from tests.support.events import document_ref
 
@@ -48,12 +49,14 @@ class SyntheticBatch:
         return DocumentQueued(batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
                               data=DocumentQueuedData(document=ref, attempt=attempt))
 
-    def ingested(self, index: int, attempt: int = 1, at: datetime | None = None) -> DocumentIngested:
+    def ingested(self, index: int, attempt: int = 1, at: datetime | None = None,
+                 change: SourceChange = "added") -> DocumentIngested:
         ref = self.refs[index]
         return DocumentIngested(
             batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
             data=DocumentIngestedData(filename=ref.filename, sha256=ref.sha256, detected_type="text/plain",
-                                      pages=1, chunks=2, characters=120, attempt=attempt),
+                                      pages=1, chunks=2, characters=120, attempt=attempt,
+                                      collection=ref.collection, source_path=ref.source_path, change=change),
         )
 
     def failed(self, index: int, attempt: int = 1, at: datetime | None = None,

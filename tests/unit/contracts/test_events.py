@@ -4,7 +4,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from docintake.contracts.events import ALL_EVENTS, DocumentIngested, parse_event
+from docintake.contracts.events import ALL_EVENTS, DocumentIngested, DocumentQueued, parse_event
 from tests.support.events import one_of_each
 
 EVENTS = one_of_each()
@@ -75,4 +75,28 @@ def test_routing_keys_follow_the_design():
         "document.failed",
         "batch.completed",
         "batch.cancelled",
+        "document.removed",
     ]
+
+
+def test_a_document_ref_from_before_sources_is_the_source_of_its_filename_in_the_default_collection():
+    queued = next(e for e in EVENTS if isinstance(e, DocumentQueued))
+    body = json.loads(queued.to_json())
+    for field in ("collection", "source_path"):
+        del body["data"]["document"][field]
+    ref = parse_event(json.dumps(body)).data.document
+    assert (ref.collection, ref.source_path) == ("default", ref.filename)
+
+
+def test_an_ingested_event_from_before_sources_says_the_source_was_added():
+    ingested = next(e for e in EVENTS if isinstance(e, DocumentIngested))
+    body = json.loads(ingested.to_json())
+    for field in ("collection", "source_path", "change"):
+        del body["data"][field]
+    assert parse_event(json.dumps(body)).data.change == "added"
+
+
+def test_a_source_path_given_is_kept_beside_the_display_filename():
+    ref = next(e for e in EVENTS if isinstance(e, DocumentQueued)).data.document
+    moved = ref.model_validate({**ref.model_dump(), "source_path": "handbook/setup.pdf"})
+    assert (moved.filename, moved.source_path) == (ref.filename, "handbook/setup.pdf")

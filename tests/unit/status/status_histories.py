@@ -22,9 +22,10 @@ from tests.support.status_events import T0, SyntheticBatch
 from tests.unit.status.status_fakes import RecordingPublisher
 
 TIMEOUT_SECONDS = 60
-# What happens to each document: ingested, failed, stalled (queued, no outcome), never queued,
-# or a late outcome after the sweeper gave up on it.
-FATES = "ifsnl"
+# What happens to each document: ingested (its source added), updated (its source replaced), unchanged,
+# failed, stalled (queued, no outcome), never queued, or a late outcome after the sweeper gave up on it.
+FATES = "iurfsnl"
+CHANGES = {"i": "added", "r": "replaced", "u": "unchanged"}
 
 
 class Clock:
@@ -56,8 +57,10 @@ async def live(fates: str, retry: bool, cancel: bool = False) -> Life:
     for index, fate in enumerate(fates):
         if fate != "n":
             outside.append(synthetic.queued(index))
-        if fate in "if":
-            outside.append(synthetic.ingested(index) if fate == "i" else synthetic.failed(index))
+        if fate in CHANGES:
+            outside.append(synthetic.ingested(index, change=CHANGES[fate]))
+        elif fate == "f":
+            outside.append(synthetic.failed(index))
 
     async def tell(*events: Event) -> None:
         for event in events:

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from docintake.status.domain import views
+from docintake.status.domain.completion import completion_event
 from docintake.status.domain.progress import NOT_QUEUED, TIMED_OUT, Batch, DocumentState
 from docintake.status.domain.refusals import BatchAlreadyFinished, BatchIsCancelled, NothingToRetry
 from docintake.status.domain.retry import retry_events
@@ -56,8 +58,11 @@ def batch_histories(draw):
         for attempt in range(1, attempts + 1):
             events.append(synthetic.queued(index, attempt))
             last_ingested = attempt == attempts and draw(st.booleans())
-            events.append(synthetic.ingested(index, attempt) if last_ingested else synthetic.failed(index, attempt))
-        expected[ref.document_id] = (attempts, DocumentState.INGESTED if last_ingested else DocumentState.FAILED)
+            change = draw(st.sampled_from(["added", "replaced", "unchanged"]))
+            events.append(synthetic.ingested(index, attempt, change=change) if last_ingested
+                          else synthetic.failed(index, attempt))
+        expected[ref.document_id] = (attempts, (DocumentState.UNCHANGED if change == "unchanged"
+                                                else DocumentState.INGESTED) if last_ingested else DocumentState.FAILED)
     return synthetic.batch_id, events, expected
 
 
@@ -290,3 +295,26 @@ def test_a_finished_batch_whose_outcome_changes_announces_again():
     assert (batch.completion_round, batch.completion_due) == (1, True)
     batch.apply(synthetic.ingested(0, attempt=2))
     assert batch.completion_round == 1
+
+
+def test_each_document_says_whether_it_was_ingested_updated_or_unchanged_and_unchanged_is_counted_apart():
+    synthetic = SyntheticBatch(size=4)
+    batch = fold(synthetic.batch_id, [
+        synthetic.created(), synthetic.ingested(0, change="added"), synthetic.ingested(1, change="replaced"),
+        synthetic.ingested(2, change="unchanged"), synthetic.failed(3)])
+
+    outcomes = {entry.filename: entry.outcome for entry in views.batch_status(batch, synthetic.start).documents}
+    assert outcomes == {"doc-000.txt": "ingested", "doc-001.txt": "updated", "doc-002.txt": "unchanged",
+                        "doc-003.txt": "failed"}
+    status = views.batch_status(batch, synthetic.start)
+    assert (status.processed_count, status.unchanged_count, status.failed_count) == (2, 1, 1)
+    assert status.status == "partial_failure" and completion_event(batch).data.unchanged_count == 1
+
+
+def test_a_batch_of_unchanged_documents_is_completed():
+    synthetic = SyntheticBatch(size=2)
+    unchanged = [synthetic.ingested(index, change="unchanged") for index in (0, 1)]
+    batch = fold(synthetic.batch_id, [synthetic.created(), *unchanged])
+
+    assert batch.status == "completed" and batch.counts.pending == 0
+    assert views.batch_status(batch, synthetic.start).processed_count == 0

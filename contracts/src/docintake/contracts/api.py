@@ -28,6 +28,20 @@ class FailedDocument(BaseModel):
     error_code: str | None = None
 
 
+DocumentOutcome = Literal["queued", "processing", "ingested", "updated", "unchanged", "failed", "cancelled"]
+
+
+class DocumentEntry(BaseModel):
+    """What happened to one document of a batch: `updated` is a new version of its source, `unchanged` the
+    content its source already had."""
+
+    document_id: UUID
+    filename: str
+    collection: str | None = None
+    source_path: str | None = None
+    outcome: DocumentOutcome
+
+
 class BatchStatus(BaseModel):
     batch_id: UUID
     status: BatchState
@@ -35,8 +49,11 @@ class BatchStatus(BaseModel):
     processed_count: int
     failed_count: int
     cancelled_count: int = 0
+    unchanged_count: int = 0
     pending_count: int = 0
     failed_documents: list[FailedDocument] = []
+    # Every document and its outcome; in a batch's own status, not in the list of batches.
+    documents: list[DocumentEntry] = []
     created_at: datetime | None = None
     estimated_completion_time: datetime | None = None
     completed_at: datetime | None = None

@@ -1,4 +1,4 @@
-"""The event envelope and the six events of docintake.
+"""The event envelope and the seven events of docintake.
 
 Every event travels whole as the JSON body of one message. Consumers ignore
 fields they do not know (a newer producer must not break an older consumer)
@@ -9,7 +9,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+DEFAULT_COLLECTION = "default"
+# What a source's version became: a source new to its collection, a new version of one, or the same content again.
+SourceChange = Literal["added", "replaced", "unchanged"]
 
 
 def utcnow() -> datetime:
@@ -21,7 +25,11 @@ class Model(BaseModel):
 
 
 class DocumentRef(Model):
-    """One uploaded document: where its bytes are and what the uploader said of it."""
+    """One uploaded document: where its bytes are, what the uploader said of it, and the source it is a version of.
+
+    The source is (collection, source_path); an event from before sources existed names none,
+    and reads as the source of its filename in the default collection.
+    """
 
     document_id: UUID
     filename: str
@@ -31,6 +39,15 @@ class DocumentRef(Model):
     bucket: str
     key: str
     metadata: dict[str, Any] = {}
+    collection: str = DEFAULT_COLLECTION
+    source_path: str = Field("", description="The path within the collection; the filename when not given")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_path_defaults_to_the_filename(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("source_path") and isinstance(data.get("filename"), str):
+            return {**data, "source_path": data["filename"]}
+        return data
 
 
 class Event(Model):
@@ -79,6 +96,9 @@ class DocumentIngestedData(Model):
     characters: int
     timings: Timings = Timings()
     attempt: int = 1
+    collection: str = DEFAULT_COLLECTION
+    source_path: str = ""
+    change: SourceChange = "added"
 
 
 class DocumentFailedData(Model):
@@ -96,6 +116,7 @@ class BatchCompletedData(Model):
     processed_count: int
     failed_count: int
     cancelled_count: int = 0
+    unchanged_count: int = 0
     completed_at: datetime
     processing_time_seconds: float
     # 0 at first; higher each time the batch announces a changed outcome (a retry, a late result):
@@ -105,6 +126,14 @@ class BatchCompletedData(Model):
 
 class BatchCancelledData(Model):
     reason: str = "cancelled by request"
+
+
+class DocumentRemovedData(Model):
+    collection: str
+    source_path: str
+    sha256: str = Field(description="The content the source no longer has")
+    reason: Literal["deleted", "replaced"]
+    document_deleted: bool = Field(description="Whether the content left the graph (no other source has it)")
 
 
 # ----- the events -----
@@ -154,6 +183,16 @@ class BatchCancelled(Event):
     data: BatchCancelledData = BatchCancelledData()
 
 
+class DocumentRemoved(Event):
+    """A version of a source left the collection: replaced by a new version (batch_id and document_id
+    are then the upload that replaced it) or deleted."""
+
+    routing_key: ClassVar[str] = "document.removed"
+    event_type: Literal["docintake.document.removed"] = "docintake.document.removed"
+    document_id: UUID
+    data: DocumentRemovedData
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     BatchCreated,
     DocumentQueued,
@@ -161,10 +200,12 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DocumentFailed,
     BatchCompleted,
     BatchCancelled,
+    DocumentRemoved,
 )
 
 AnyEvent = Annotated[
-    BatchCreated | DocumentQueued | DocumentIngested | DocumentFailed | BatchCompleted | BatchCancelled,
+    BatchCreated | DocumentQueued | DocumentIngested | DocumentFailed | BatchCompleted | BatchCancelled
+    | DocumentRemoved,
     Field(discriminator="event_type"),
 ]
 _any_event: TypeAdapter[Event] = TypeAdapter(AnyEvent)

@@ -1,9 +1,11 @@
 """`docintake`: the administrator's command line for batch ingestion.
 
-    docintake ingest PATH... [--metadata mapping.csv|json] [--wait] [--json]
+    docintake ingest PATH... [--collection NAME] [--metadata mapping.csv|json] [--wait] [--json]
     docintake status BATCH_ID | docintake batches | docintake cancel BATCH_ID | docintake retry BATCH_ID
 
-Folders are walked; more files than one batch takes are split into several batches. With
+Folders are walked and each file is sent under its path relative to the folder (a file named
+on its own, under its name): that path is its source in the collection, so ingesting the folder
+again updates what changed. More files than one batch takes are split into several batches. With
 --wait a progress bar per batch and overall shows documents done, failed, rate and ETA,
 then a table of the failed documents; the exit status is 1 when any document failed.
 Ctrl-C while waiting stops the waiting, not the batches.
@@ -16,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,34 +53,43 @@ class Api:
             raise CliError(f"{error.get('code', response.status_code)}: {error.get('message', response.text)}")
         return body
 
-    def upload(self, files: list[Path], mapping: dict[str, dict]) -> dict:
+    def upload(self, files: list["Source"], mapping: dict[str, dict], collection: str) -> dict:
         with ExitStack() as stack:
             parts: list[tuple[str, tuple[str, Any, str] | tuple[str, Any]]] = [
-                ("files", (path.name, stack.enter_context(path.open("rb")))) for path in files]
-            subset = {path.name: mapping[path.name] for path in files if path.name in mapping}
+                ("files", (source.path, stack.enter_context(source.file.open("rb")))) for source in files]
+            names = {source.file.name for source in files}
+            subset = {name: mapping[name] for name in names if name in mapping}
             if subset:
                 parts.append(("metadata_mapping", ("metadata.json", json.dumps(subset).encode(), "application/json")))
-            return self.call("POST", f"{INGEST}/batch", files=parts)
+            return self.call("POST", f"{INGEST}/batch", params={"collection": collection}, files=parts)
 
     def status(self, batch_id: str) -> dict:
         return self.call("GET", f"{INGEST}/batch/{batch_id}/status")
 
 
-def walk(paths: list[Path], skip: set[Path]) -> Iterator[Path]:
+@dataclass(frozen=True)
+class Source:
+    """A file to upload, and its path in the collection: relative to the folder walked, or its name."""
+
+    file: Path
+    path: str
+
+
+def walk(paths: list[Path], skip: set[Path]) -> Iterator[Source]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(
+            yield from (Source(p, p.relative_to(path).as_posix()) for p in sorted(
                 p for p in path.rglob("*")
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 and p.resolve() not in skip
-            )
+            ))
         elif path.is_file():
-            yield path
+            yield Source(path, path.name)
         else:
             raise CliError(f"no such file or folder: {path}")
 
 
-def batches_of(files: list[Path], size: int) -> list[list[Path]]:
+def batches_of(files: list[Source], size: int) -> list[list[Source]]:
     return [files[start : start + size] for start in range(0, len(files), size)]
 
 
@@ -119,7 +131,8 @@ class Output:
 
 
 def done(status: dict) -> int:
-    return status["processed_count"] + status["failed_count"] + status.get("cancelled_count", 0)
+    return (status["processed_count"] + status.get("unchanged_count", 0) + status["failed_count"]
+            + status.get("cancelled_count", 0))
 
 
 def wait(api: Api, batch_ids: list[str], out: Output) -> list[dict]:
@@ -175,7 +188,7 @@ def ingest(api: Api, args, out: Output) -> int:
     mapping = read_mapping(args.metadata)
     accepted = []
     for number, batch in enumerate(batches_of(files, args.batch_size), start=1):
-        answer = api.upload(batch, mapping)
+        answer = api.upload(batch, mapping, args.collection)
         accepted.append(answer)
         out.say(f"batch {number}: {answer['batch_id']} accepted, {answer['total_documents']} documents")
         for warning in answer.get("warnings", []):
@@ -192,14 +205,15 @@ def ingest(api: Api, args, out: Output) -> int:
     out.failures(statuses)
     out.data({"batches": statuses})
     failed = sum(s["failed_count"] for s in statuses)
-    out.say(f"{sum(s['processed_count'] for s in statuses)} ingested, {failed} failed")
+    out.say(f"{sum(s['processed_count'] for s in statuses)} ingested, "
+            f"{sum(s.get('unchanged_count', 0) for s in statuses)} unchanged, {failed} failed")
     return 1 if failed or any(s["status"] == "cancelled" for s in statuses) else 0
 
 
 def show_status(status: dict, out: Output) -> None:
     out.say(
         f"{status['batch_id']}: {status['status']}, {status['processed_count']} ingested, "
-        f"{status['failed_count']} failed of {status['total_documents']}"
+        f"{status.get('unchanged_count', 0)} unchanged, {status['failed_count']} failed of {status['total_documents']}"
         + (f", ETA {status['estimated_completion_time']}" if status.get("estimated_completion_time") else "")
     )
     out.failures([status])
@@ -218,6 +232,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     ingest_command = commands.add_parser("ingest", help="upload files and folders")
     ingest_command.add_argument("paths", nargs="+", type=Path)
+    ingest_command.add_argument("--collection", default="default",
+                                help="the collection (knowledge base) the files belong to (default: default)")
     ingest_command.add_argument("--metadata", type=Path, help="CSV or JSON mapping from filename to metadata")
     ingest_command.add_argument("--wait", action="store_true", help="show progress until every batch has finished")
     ingest_command.add_argument("--batch-size", type=int, default=100, help=argparse.SUPPRESS)

@@ -17,8 +17,9 @@ from docintake.contracts.events import (
     parse_event,
 )
 from docintake.contracts.mapping import Mapping, MappingError, mapping_key, parse_mapping
+from docintake.gateway.domain.collections import valid_collection
 from docintake.gateway.domain.limits import BatchLimits
-from docintake.gateway.domain.refusals import BatchTooLarge, InvalidMetadataMapping, NoFiles
+from docintake.gateway.domain.refusals import BatchTooLarge, InvalidCollection, InvalidMetadataMapping, NoFiles
 
 
 def batch_prefix(batch_id: UUID) -> str:
@@ -29,9 +30,9 @@ def object_key(batch_id: UUID, document_id: UUID) -> str:
     return f"{batch_prefix(batch_id)}{document_id}"
 
 
-def object_metadata(batch_id: UUID, filename: str) -> dict[str, str]:
+def object_metadata(batch_id: UUID, filename: str, source_path: str) -> dict[str, str]:
     # Object metadata travels in HTTP headers, which carry ASCII only.
-    return {"filename": quote(filename), "batch-id": str(batch_id)}
+    return {"filename": quote(filename), "source-path": quote(source_path), "batch-id": str(batch_id)}
 
 
 def content_type_of(declared: str, filename: str) -> str:
@@ -93,6 +94,17 @@ class Batch:
     documents: list[DocumentRef] = field(default_factory=list)
     file_count: int = 0
     mapping_source: MappingSource | None = None
+    collection: str = field(default_factory=lambda: valid_collection(None))
+    collection_named: bool = False
+
+    def name_collection(self, name: str | None) -> None:
+        """The collection every document of the batch belongs to; refuses a second, different name."""
+        if not name:
+            return
+        named = valid_collection(name)
+        if self.collection_named and named != self.collection:
+            raise InvalidCollection(f"The collection is named twice, differently: '{self.collection}' and '{named}'")
+        self.collection, self.collection_named = named, True
 
     def count_file(self) -> bool:
         """Count one more uploaded file; whether it is within the limit and so is to be kept."""
@@ -118,7 +130,8 @@ class Batch:
 
     def announcement(self, mapping: Mapping) -> Announcement:
         documents = [
-            document.model_copy(update={"metadata": mapping.get(mapping_key(document.filename), {})})
+            document.model_copy(update={"metadata": mapping.get(mapping_key(document.filename), {}),
+                                        "collection": self.collection})
             for document in self.documents
         ]
         uploaded = {mapping_key(document.filename) for document in documents}

@@ -16,12 +16,19 @@ def _kept(character: str) -> bool:
     return unicodedata.category(character)[0] != "C" or character in _JOINERS
 
 
+def cleaned(text: str) -> str:
+    """The text in NFC form without control or invisible characters, trimmed of spaces and dots."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", text) if _kept(ch)).strip().strip(".")
+
+
+def shortened(name: str) -> str:
+    """A name past MAX_FILENAME_LENGTH cut to it, keeping a short extension."""
+    if len(name) <= MAX_FILENAME_LENGTH:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    keep = suffix if dot and len(suffix) <= 16 else ""
+    return name[: MAX_FILENAME_LENGTH - len(keep) - 1].rstrip() + ("." + keep if keep else "")
+
+
 def sanitize_filename(raw: str | None) -> str:
-    name = mapping_key(raw or "")
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if _kept(ch))
-    name = name.strip().strip(".") or "unnamed"
-    if len(name) > MAX_FILENAME_LENGTH:
-        stem, dot, suffix = name.rpartition(".")
-        keep = suffix if dot and len(suffix) <= 16 else ""
-        name = name[: MAX_FILENAME_LENGTH - len(keep) - 1].rstrip() + ("." + keep if keep else "")
-    return name
+    return shortened(cleaned(mapping_key(raw or "")) or "unnamed")

@@ -32,6 +32,15 @@ class InvalidMetadataMapping(Refusal):
     """The metadata mapping could not be parsed; the message names the line, column or key."""
 
 
+class InvalidCollection(Refusal):
+    """The collection is not a valid name, or is named twice, differently."""
+
+
+class InvalidSourcePath(Refusal):
+    def __init__(self, filename: str, max_length: int):
+        super().__init__(f"The path of file '{filename}' exceeds {max_length} characters")
+
+
 class InvalidMultipart(Refusal):
     """The body is not a well-formed multipart/form-data body."""
 

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from docintake.contracts.api import BatchAccepted, ErrorBody
@@ -44,6 +44,7 @@ MULTIPART_BODY = {
                     "properties": {
                         "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                         "metadata_mapping": {"type": "string", "format": "binary"},
+                        "collection": {"type": "string", "description": "The collection, if the query names none"},
                     },
                 }
             }
@@ -53,7 +54,7 @@ MULTIPART_BODY = {
 
 
 @router.post(f"{INGEST}/batch", status_code=202, response_model=BatchAccepted, responses=ERRORS,
-             summary="Upload up to 100 documents, with an optional CSV or JSON metadata mapping",
+             summary="Upload up to 100 documents into a collection, with an optional CSV or JSON metadata mapping",
              openapi_extra=MULTIPART_BODY)
 async def ingest_batch(
     request: Request,
@@ -64,6 +65,8 @@ async def ingest_batch(
     status_service: StatusServiceDep,
     publish: PublishDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    collection: Annotated[str | None, Query(description="The collection the documents belong to (default "
+                                                        "'default'); or the form field 'collection'")] = None,
 ) -> JSONResponse:
     started = time.perf_counter()
     async with idempotency.only_one_at_a_time(answers, api_key, idempotency_key):
@@ -74,7 +77,7 @@ async def ingest_batch(
             boundary = boundary_of(request.headers.get("content-type"))
             await admit(status_service, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
             parts = MultipartReader(request.stream(), boundary, settings.body_idle_timeout_seconds).parts()
-            accepted = await accept_batch(parts, store, publish, settings.batch_limits)
+            accepted = await accept_batch(parts, store, publish, settings.batch_limits, collection)
         except Refusal as refusal:
             error = api_error(refusal)
             metrics.BATCHES.labels(error.code).inc()

@@ -18,18 +18,23 @@ from docintake.gateway.domain.batch import (
 from docintake.gateway.domain.filenames import sanitize_filename
 from docintake.gateway.domain.limits import BatchLimits
 from docintake.gateway.domain.refusals import FileTooLarge, Refusal, UploadFailed
+from docintake.gateway.domain.source_paths import normalized_source_path
 from docintake.gateway.service_layer.ports import Part, Publish, UploadStore
 from docintake.platform.errors import ObjectTooLarge
 from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 
+MAX_COLLECTION_FIELD_BYTES = 1024
+
 
 async def accept_batch(parts: AsyncIterator[Part], store: UploadStore, publish: Publish,
-                       limits: BatchLimits) -> AcceptedBatch:
+                       limits: BatchLimits, collection: str | None = None) -> AcceptedBatch:
+    """`collection` is the one the query names, if any; a form field `collection` may name it too."""
     batch = Batch(limits)
     announced = False
     try:
+        batch.name_collection(collection)
         await _take(parts, batch, store)
         announcement = batch.announcement(batch.mapping())
         announced = True
@@ -55,6 +60,8 @@ async def _take(parts: AsyncIterator[Part], batch: Batch, store: UploadStore) ->
                 batch.add(await _store_file(part, batch, store))
             else:
                 await part.discard()
+        elif part.name == "collection":
+            batch.name_collection((await part.read(MAX_COLLECTION_FIELD_BYTES)).decode("utf-8", "replace").strip())
         elif part.name == "metadata_mapping":
             content = await part.read(batch.limits.max_mapping_bytes)
             if content.strip():
@@ -64,16 +71,17 @@ async def _take(parts: AsyncIterator[Part], batch: Batch, store: UploadStore) ->
 async def _store_file(part: Part, batch: Batch, store: UploadStore) -> DocumentRef:
     document_id = uuid4()
     filename = sanitize_filename(part.filename)
+    source_path = normalized_source_path(part.filename, filename)
     content_type = content_type_of(part.content_type, filename)
     key = object_key(batch.batch_id, document_id)
     try:
         stored = await store.put_stream(key, part.chunks(), content_type=content_type,
-                                        metadata=object_metadata(batch.batch_id, filename),
+                                        metadata=object_metadata(batch.batch_id, filename, source_path),
                                         max_bytes=batch.limits.max_file_bytes)
     except ObjectTooLarge:
         raise FileTooLarge(filename, batch.limits.max_file_bytes) from None
     return DocumentRef(document_id=document_id, filename=filename, size=stored.size, sha256=stored.sha256,
-                       content_type=content_type, bucket=store.bucket, key=key)
+                       content_type=content_type, bucket=store.bucket, key=key, source_path=source_path)
 
 
 async def _discard(batch: Batch, store: UploadStore) -> None:

@@ -1,4 +1,5 @@
-"""The Neo4j knowledge graph: documents keyed by content, their chunks, and the metadata that links them.
+"""The Neo4j knowledge graph: documents keyed by content, their chunks, the metadata that links them,
+and the sources (collection, path) that point at their current document.
 
 Every call of the driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused.
 """
@@ -8,16 +9,18 @@ import math
 import time
 from typing import Any
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.domain.versions import CurrentVersion, Figures, SourceWrite
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
 
 SCHEMA = (
     "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
+    "CREATE CONSTRAINT source_path IF NOT EXISTS FOR (s:Source) REQUIRE (s.collection, s.path) IS UNIQUE",
     "CREATE CONSTRAINT author_name IF NOT EXISTS FOR (n:Author) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT department_name IF NOT EXISTS FOR (n:Department) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT tag_name IF NOT EXISTS FOR (n:Tag) REQUIRE n.name IS UNIQUE",
@@ -27,8 +30,30 @@ SCHEMA = (
     "CREATE FULLTEXT INDEX chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]",
 )
 
-# One statement, one round trip: the document, its chunks replaced in order, its metadata links.
+CURRENT_VERSION = """
+MATCH (s:Source {collection: $collection, path: $path})-[:CURRENT]->(d:Document)
+RETURN d.sha256 AS sha256, s.document_id AS document_id, s.change AS change,
+       s.replaced_sha256 AS replaced_sha256, coalesce(s.replaced_document_deleted, false) AS replaced_document_deleted,
+       d.detected_type AS detected_type, d.pages AS pages, d.characters AS characters,
+       COUNT { (:Chunk)-[:PART_OF]->(d) } AS chunks
+"""
+
+# First in the transaction that writes a version: the source, locked (a property set takes its write
+# lock, and the uniqueness constraint makes concurrent MERGEs of it one node), so that two writers of
+# one source take turns and each reads the version the other committed.
+LOCK_SOURCE = """
+MERGE (s:Source {collection: $collection, path: $path})
+ON CREATE SET s.created_at = datetime()
+SET s.locked_at = datetime()
+"""
+
+# Then, in one statement: the document, its chunks replaced in order, its metadata links; the source
+# pointed at it; and the version it replaced, with its chunks and the metadata nodes nothing else links,
+# gone once no source points at it.
 WRITE_DOCUMENT = """
+MATCH (s:Source {collection: $collection, path: $path})
+OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
+WITH s, old, old.sha256 AS old_sha256
 MERGE (d:Document {sha256: $sha256})
 ON CREATE SET d.first_ingested_at = datetime()
 SET d += $properties,
@@ -37,10 +62,10 @@ SET d += $properties,
                           ELSE coalesce(d.document_ids, []) + $document_id END,
     d.batch_ids = CASE WHEN $batch_id IN coalesce(d.batch_ids, []) THEN d.batch_ids
                        ELSE coalesce(d.batch_ids, []) + $batch_id END
-WITH d
+WITH s, old, old_sha256, d
 CALL (d) {
-    MATCH (old:Chunk)-[:PART_OF]->(d)
-    DETACH DELETE old
+    MATCH (stale:Chunk)-[:PART_OF]->(d)
+    DETACH DELETE stale
 }
 CALL (d) {
     UNWIND $chunks AS chunk
@@ -57,6 +82,34 @@ FOREACH (name IN $authors | MERGE (n:Author {name: name}) MERGE (d)-[:AUTHORED_B
 FOREACH (name IN $departments | MERGE (n:Department {name: name}) MERGE (d)-[:BELONGS_TO]->(n))
 FOREACH (name IN $tags | MERGE (n:Tag {name: name}) MERGE (d)-[:TAGGED]->(n))
 FOREACH (name IN $categories | MERGE (n:Category {name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
+WITH s, old, old_sha256, d,
+     CASE WHEN old IS NULL THEN 'added' WHEN old_sha256 = $sha256 THEN 'unchanged' ELSE 'replaced' END AS change
+CALL (s, old, d, change) {
+    WITH s, old, d, change WHERE change <> 'unchanged'
+    OPTIONAL MATCH (s)-[current:CURRENT]->(old)
+    DELETE current
+    CREATE (s)-[:CURRENT]->(d)
+    SET s.document_id = $document_id, s.batch_id = $batch_id, s.change = change,
+        s.replaced_sha256 = old.sha256, s.updated_at = datetime()
+}
+WITH s, old, old_sha256, change,
+     change = 'replaced' AND NOT EXISTS { (:Source)-[:CURRENT]->(old) } AS old_orphaned
+CALL (old, old_orphaned) {
+    WITH old WHERE old_orphaned
+    OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
+    WITH old, collect(DISTINCT m) AS metadata
+    CALL (old) {
+        MATCH (c:Chunk)-[:PART_OF]->(old)
+        DETACH DELETE c
+    }
+    DETACH DELETE old
+    WITH metadata
+    UNWIND metadata AS m
+    WITH m WHERE NOT EXISTS { (m)--() }
+    DELETE m
+}
+SET s.replaced_document_deleted = old_orphaned
+RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha256, old_orphaned
 """
 
 
@@ -91,6 +144,12 @@ def document_properties(ref: DocumentRef, metadata: DocumentMetadata, parsed: Pa
     return {key: _property_value(value) for key, value in properties.items() if value is not None}
 
 
+async def _write_version(tx: AsyncManagedTransaction, parameters: dict[str, Any]) -> SourceWrite:
+    await (await tx.run(LOCK_SOURCE, parameters)).consume()
+    written = await (await tx.run(WRITE_DOCUMENT, parameters)).single(strict=True)
+    return SourceWrite(written["change"], written["replaced_sha256"], written["old_orphaned"])
+
+
 class KnowledgeGraph:
     def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0):
         self.driver = driver
@@ -114,11 +173,28 @@ class KnowledgeGraph:
             async with graph_errors():
                 await self.driver.execute_query(statement, database_=self.database)
 
+    async def current_version(self, ref: DocumentRef) -> CurrentVersion | None:
+        async with graph_errors():
+            records, _, _ = await self.driver.execute_query(
+                CURRENT_VERSION, collection=ref.collection, path=ref.source_path, database_=self.database,
+            )
+        if not records:
+            return None
+        found = records[0]
+        return CurrentVersion(
+            sha256=found["sha256"], document_id=found["document_id"],
+            write=SourceWrite(found["change"], found["replaced_sha256"], found["replaced_document_deleted"]),
+            figures=Figures(found["detected_type"], found["pages"], found["chunks"], found["characters"]),
+        )
+
     async def write_document(
         self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
-    ) -> None:
-        """One transaction: the document, its chunks in order, and its metadata nodes. Idempotent."""
+    ) -> SourceWrite:
+        """One transaction: the document, its chunks in order, its metadata nodes, its source pointed at it,
+        and the version that replaced, gone if nothing else has it. Idempotent."""
         parameters = {
+            "collection": ref.collection,
+            "path": ref.source_path,
             "sha256": ref.sha256,
             "document_id": str(ref.document_id),
             "batch_id": batch_id,
@@ -131,8 +207,8 @@ class KnowledgeGraph:
             "tags": metadata.tags,
             "categories": [metadata.category] if metadata.category else [],
         }
-        async with graph_errors():
-            await self.driver.execute_query(WRITE_DOCUMENT, parameters, database_=self.database)
+        async with graph_errors(), self.driver.session(database=self.database) as session:
+            return await session.execute_write(_write_version, parameters)
 
     async def mark_cancelled(self, batch_id: str) -> None:
         self._cancelled.add(batch_id)

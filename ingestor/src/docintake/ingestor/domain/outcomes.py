@@ -1,4 +1,4 @@
-"""What became of a queued document, as the event that says so."""
+"""What became of a queued document, as the events that say so."""
 
 from uuid import UUID, uuid5
 
@@ -8,9 +8,12 @@ from docintake.contracts.events import (
     DocumentIngested,
     DocumentIngestedData,
     DocumentQueued,
+    DocumentRemoved,
+    DocumentRemovedData,
+    Event,
     Timings,
 )
-from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.domain.versions import Figures, SourceWrite
 
 
 def outcome_id(event: DocumentQueued) -> UUID:
@@ -36,15 +39,29 @@ def failed(
     )
 
 
-def ingested(event: DocumentQueued, parsed: ParsedDocument, chunks: list[Chunk], timings: Timings) -> DocumentIngested:
+def ingested(event: DocumentQueued, figures: Figures, write: SourceWrite, timings: Timings) -> list[Event]:
+    """The DocumentIngested of the upload, after the DocumentRemoved of the version it replaced, if any."""
     ref = event.data.document
-    return DocumentIngested(
+    outcome = DocumentIngested(
         event_id=outcome_id(event),
         batch_id=event.batch_id,
         document_id=event.document_id,
         data=DocumentIngestedData(
-            filename=ref.filename, sha256=ref.sha256, detected_type=parsed.detected_type,
-            pages=parsed.pages, chunks=len(chunks), characters=parsed.characters,
+            filename=ref.filename, sha256=ref.sha256, detected_type=figures.detected_type,
+            pages=figures.pages, chunks=figures.chunks, characters=figures.characters,
             timings=timings, attempt=event.data.attempt,
+            collection=ref.collection, source_path=ref.source_path, change=write.change,
         ),
     )
+    if write.replaced_sha256 is None:
+        return [outcome]
+    replaced = DocumentRemoved(
+        event_id=uuid5(outcome.event_id, "removed"),
+        batch_id=event.batch_id,
+        document_id=event.document_id,
+        data=DocumentRemovedData(
+            collection=ref.collection, source_path=ref.source_path, sha256=write.replaced_sha256,
+            reason="replaced", document_deleted=write.replaced_document_deleted,
+        ),
+    )
+    return [replaced, outcome]

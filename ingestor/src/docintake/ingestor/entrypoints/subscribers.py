@@ -23,7 +23,14 @@ from faststream.rabbit.message import RabbitMessage as ReceivedMessage
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import REGISTRY
 
-from docintake.contracts.events import BatchCancelled, DocumentFailed, DocumentIngested, DocumentQueued, Event
+from docintake.contracts.events import (
+    BatchCancelled,
+    DocumentFailed,
+    DocumentIngested,
+    DocumentQueued,
+    DocumentRemoved,
+    Event,
+)
 from docintake.contracts.topology import DELIVERY_LIMIT, INGESTOR_QUEUE_NAME
 from docintake.ingestor.domain.failures import BROKER_UNAVAILABLE, TransientFailure
 from docintake.ingestor.domain.outcomes import failed
@@ -47,8 +54,9 @@ broker = make_broker(_environment.rabbitmq_url, prefetch=_environment.effective_
 broker.add_middleware(RabbitPrometheusMiddleware(registry=REGISTRY, app_name="docintake-ingestor"))
 
 
-outcomes = EventPublishers(broker, "ingestor", (DocumentIngested, DocumentFailed))
+outcomes = EventPublishers(broker, "ingestor", (DocumentIngested, DocumentFailed, DocumentRemoved))
 document_ingested, document_failed = outcomes[DocumentIngested], outcomes[DocumentFailed]
+document_removed = outcomes[DocumentRemoved]
 announce = outcomes.publish
 
 
@@ -109,20 +117,22 @@ async def on_cancellation(event: BatchCancelled, dependencies: Deps) -> None:
 
 async def handle_document(event: DocumentQueued, dependencies: Dependencies) -> None:
     """Ingest the document and publish its outcome; raises TransientFailure for a later retry."""
-    outcome = await ingest_document(event, dependencies)
-    if outcome is None:
+    events = await ingest_document(event, dependencies)
+    if not events:
         metrics.DOCUMENTS.labels("skipped").inc()
         return
     try:
-        await announce(outcome)
+        for published in events:
+            await announce(published)
     except Exception as exc:  # noqa: BLE001 - whatever the broker client raised, the outcome is not out
-        # redone later: the same event id, the same graph
+        # redone later: the same event ids, the same graph
         raise TransientFailure(BROKER_UNAVAILABLE, f"Message broker did not confirm the outcome: {exc!r}") from exc
+    outcome = events[-1]
     if isinstance(outcome, DocumentFailed):
         metrics.DOCUMENTS.labels("failed").inc()
         log.info("document failed", error_code=outcome.data.error_code, error=outcome.data.message)
-    else:
-        metrics.DOCUMENTS.labels("ingested").inc()
+    elif isinstance(outcome, DocumentIngested):  # written (a new source or version), or unchanged
+        metrics.DOCUMENTS.labels("unchanged" if outcome.data.change == "unchanged" else "ingested").inc()
 
 
 async def retry_later_or_give_up(event: DocumentQueued, exc: TransientFailure, delivery: int,

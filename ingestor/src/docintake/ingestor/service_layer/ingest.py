@@ -1,4 +1,5 @@
-"""Ingest one queued document: validate, fetch, parse, chunk, write, and say how it went."""
+"""Ingest one queued document: validate, settle it without a parse if its source has its content already,
+else fetch, parse, chunk, write; and say how it went."""
 
 import tempfile
 import time
@@ -17,6 +18,7 @@ from docintake.ingestor.domain.failures import (
 )
 from docintake.ingestor.domain.metadata import validated_metadata
 from docintake.ingestor.domain.outcomes import failed, ingested
+from docintake.ingestor.domain.versions import Figures, settled_without_parsing
 from docintake.ingestor.service_layer.ports import Dependencies, Graph
 from docintake.platform.errors import GraphRefused, GraphUnavailable, ObjectMissing, StorageUnavailable
 from docintake.platform.logging import get_logger
@@ -37,8 +39,9 @@ class Stopwatch:
         return (time.perf_counter() - self.started) * 1000
 
 
-async def ingest_document(event: DocumentQueued, deps: Dependencies) -> Event | None:
-    """DocumentIngested or DocumentFailed for this document; None when its batch was cancelled.
+async def ingest_document(event: DocumentQueued, deps: Dependencies) -> list[Event]:
+    """The events that say how it went, to publish in order: DocumentIngested (after the DocumentRemoved
+    of the version it replaced, if any) or DocumentFailed; none when its batch was cancelled.
 
     Raises TransientFailure when a server could not be reached, so the caller can retry; anything
     else that goes wrong fails the document at once, so its batch does not wait for it.
@@ -50,29 +53,35 @@ async def ingest_document(event: DocumentQueued, deps: Dependencies) -> Event | 
     except GraphUnavailable as exc:
         raise TransientFailure(GRAPH_UNAVAILABLE, str(exc)) from exc  # says it is Neo4j, and why
     except IngestError as exc:
-        return failed(event, exc.code, exc.message, retryable=exc.retryable)
+        return [failed(event, exc.code, exc.message, retryable=exc.retryable)]
     except Exception as exc:
         log.exception("unexpected error; document failed")
-        return failed(
+        return [failed(
             event, INTERNAL_ERROR,
             f"The ingestor hit an unexpected error ({type(exc).__name__}: {exc}); its log has the details",
-        )
+        )]
 
 
-async def _ingest(event: DocumentQueued, deps: Dependencies) -> Event | None:
+async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
     ref = event.data.document
     if await _cancelled(event, deps.graph):
-        return None
+        return []
     metadata = validated_metadata(ref, deps.required_metadata)
 
     clock = Stopwatch()
+    current = await deps.graph.current_version(ref)
+    settled = settled_without_parsing(current, ref)
+    if current is not None and settled is not None:
+        log.info("source has this content already; not parsed", change=settled.change)
+        return ingested(event, current.figures, settled, Timings(total_ms=clock.total()))
+
     deps.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=deps.work_dir) as scratch:
         path = Path(scratch) / "document"
         try:
             await deps.storage.download(ref.key, path)
         except ObjectMissing:
-            return failed(event, OBJECT_MISSING, "The uploaded file is no longer in storage; upload it again")
+            return [failed(event, OBJECT_MISSING, "The uploaded file is no longer in storage; upload it again")]
         except StorageUnavailable as exc:
             raise TransientFailure(STORAGE_UNAVAILABLE, str(exc)) from exc  # says it is object storage, and why
         fetch_ms = clock.lap()
@@ -81,17 +90,19 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> Event | None:
 
     chunks = chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
     if await _cancelled(event, deps.graph):  # while it waited for a parser, which can take minutes
-        return None
+        return []
     try:
-        await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
+        written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
     except GraphRefused as exc:
         log.exception("knowledge graph refused the document")
-        return failed(
+        return [failed(
             event, GRAPH_WRITE_FAILED, f"The knowledge graph refused the document ({exc.code}): {exc.message}"
-        )
+        )]
     timings = Timings(fetch_ms=fetch_ms, parse_ms=parse_ms, write_ms=clock.lap(), total_ms=clock.total())
-    log.info("document ingested", pages=parsed.pages, chunks=len(chunks), total_ms=round(timings.total_ms, 1))
-    return ingested(event, parsed, chunks, timings)
+    log.info("document ingested", pages=parsed.pages, chunks=len(chunks), change=written.change,
+             total_ms=round(timings.total_ms, 1))
+    figures = Figures(parsed.detected_type, parsed.pages, len(chunks), parsed.characters)
+    return ingested(event, figures, written, timings)
 
 
 async def _cancelled(event: DocumentQueued, graph: Graph) -> bool:

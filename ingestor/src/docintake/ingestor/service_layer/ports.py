@@ -12,6 +12,7 @@ from typing import Protocol
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.domain.versions import CurrentVersion, SourceWrite
 
 
 class Storage(Protocol):
@@ -23,9 +24,15 @@ class Storage(Protocol):
 class Graph(Protocol):
     """Raises GraphUnavailable when the graph cannot be reached, GraphRefused when it refuses for good."""
 
+    async def current_version(self, ref: DocumentRef) -> CurrentVersion | None:
+        """The version the source of `ref` has now; None for a source the collection does not have."""
+        ...
+
     async def write_document(
         self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
-    ) -> None: ...
+    ) -> SourceWrite:
+        """Writes the content and makes it its source's current version, in one transaction."""
+        ...
 
     async def is_cancelled(self, batch_id: str) -> bool: ...
 

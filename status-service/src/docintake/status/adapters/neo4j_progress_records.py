@@ -49,6 +49,7 @@ def batch_properties(batch: Batch) -> Properties:
         "processed_count": counts.ingested,
         "failed_count": counts.failed,
         "cancelled_count": counts.cancelled,
+        "unchanged_count": counts.unchanged,
         "pending_count": counts.pending,
         "completed_at": stored_time(batch.completed_at),
     }
@@ -66,6 +67,7 @@ def item_properties(batch_id: UUID, item: DocumentProgress) -> Properties:
         "size": item.ref.size if item.ref is not None else None,
         "error": item.error,
         "error_code": item.error_code,
+        "updated": item.updated,
         "finished_at": stored_time(item.finished_at),
         "progressed_at": stored_time(item.progressed_at),
     }
@@ -81,6 +83,7 @@ def item_from_properties(props: Properties) -> DocumentProgress:
         reported_filename=props.get("reported_filename"),
         error=props.get("error"),
         error_code=props.get("error_code"),
+        updated=props.get("updated", False),
         finished_at=_native(props.get("finished_at")),
         progressed_at=_native(props.get("progressed_at")),
     )

@@ -33,6 +33,7 @@ def completion_event(batch: Batch) -> BatchCompleted:
             processed_count=counts.ingested,
             failed_count=counts.failed,
             cancelled_count=counts.cancelled,
+            unchanged_count=counts.unchanged,
             completed_at=completed_at,
             processing_time_seconds=batch.processing_time_seconds or 0.0,
             completion_round=batch.completion_round,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from docintake.contracts.api import BatchState
+from docintake.contracts.api import BatchState, DocumentOutcome
 from docintake.contracts.events import (
     BatchCancelled,
     BatchCreated,
@@ -38,6 +38,8 @@ class DocumentState(StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
     INGESTED = "ingested"
+    # The content its source had already: not written again.
+    UNCHANGED = "unchanged"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -51,10 +53,20 @@ _RANK = {
     DocumentState.QUEUED: 0,
     DocumentState.PROCESSING: 1,
     DocumentState.INGESTED: _TERMINAL_RANK,
+    DocumentState.UNCHANGED: _TERMINAL_RANK,
     DocumentState.FAILED: _TERMINAL_RANK,
     DocumentState.CANCELLED: _TERMINAL_RANK,
 }
 UNFINISHED_STATES = tuple(state for state in DocumentState if not state.is_terminal)
+SUCCEEDED_STATES = (DocumentState.INGESTED, DocumentState.UNCHANGED)
+_OUTCOMES: dict[DocumentState, DocumentOutcome] = {
+    DocumentState.QUEUED: "queued",
+    DocumentState.PROCESSING: "processing",
+    DocumentState.INGESTED: "ingested",
+    DocumentState.UNCHANGED: "unchanged",
+    DocumentState.FAILED: "failed",
+    DocumentState.CANCELLED: "cancelled",
+}
 
 
 def _latest(known: datetime | None, at: datetime) -> datetime:
@@ -74,6 +86,8 @@ class DocumentProgress:
     reported_filename: str | None = None
     error: str | None = None
     error_code: str | None = None
+    # Ingested as a new version of its source, replacing the one it had.
+    updated: bool = False
     finished_at: datetime | None = None
     # When anything was last heard of the document: the latest occurred_at of its events.
     progressed_at: datetime | None = None
@@ -89,6 +103,10 @@ class DocumentProgress:
         return self.state.is_terminal
 
     @property
+    def outcome(self) -> DocumentOutcome:
+        return "updated" if self.state is DocumentState.INGESTED and self.updated else _OUTCOMES[self.state]
+
+    @property
     def is_presumed_failed(self) -> bool:
         return self.state is DocumentState.FAILED and self.error_code in PRESUMED_FAILURES
 
@@ -99,18 +117,19 @@ class DocumentProgress:
         if attempt > self.attempt:
             self.attempt, self.state, self.queued = attempt, DocumentState.QUEUED, False
             self.error = self.error_code = self.finished_at = None
+            self.updated = False
         return True
 
     def advance(self, state: DocumentState, at: datetime, *, error: str | None = None,
-                error_code: str | None = None) -> bool:
+                error_code: str | None = None, updated: bool = False) -> bool:
         """Move forward to `state`; the first terminal state of an attempt is final, but for a presumed
         failure, which the attempt's real outcome replaces."""
-        real_outcome = state in (DocumentState.INGESTED, DocumentState.FAILED) and error_code not in PRESUMED_FAILURES
+        real_outcome = state in (*SUCCEEDED_STATES, DocumentState.FAILED) and error_code not in PRESUMED_FAILURES
         if _RANK[state] <= _RANK[self.state] and not (self.is_presumed_failed and real_outcome):
             return False
         self.state = state
         if state.is_terminal:
-            self.finished_at, self.error, self.error_code = at, error, error_code
+            self.finished_at, self.error, self.error_code, self.updated = at, error, error_code, updated
         return True
 
     def heard_of(self, at: datetime) -> None:
@@ -123,10 +142,15 @@ class Counts:
     ingested: int
     failed: int
     cancelled: int
+    unchanged: int = 0
+
+    @property
+    def succeeded(self) -> int:
+        return self.ingested + self.unchanged
 
     @property
     def pending(self) -> int:
-        return self.total - self.ingested - self.failed - self.cancelled
+        return self.total - self.succeeded - self.failed - self.cancelled
 
 
 @dataclass
@@ -156,6 +180,7 @@ class Batch:
             ingested=states.count(DocumentState.INGESTED),
             failed=states.count(DocumentState.FAILED),
             cancelled=states.count(DocumentState.CANCELLED),
+            unchanged=states.count(DocumentState.UNCHANGED),
         )
 
     @property
@@ -165,9 +190,9 @@ class Batch:
             return "in_progress"
         if self.cancelled_at is not None:
             return "cancelled"
-        if counts.ingested == counts.total:
+        if counts.succeeded == counts.total:
             return "completed"
-        if counts.ingested:
+        if counts.succeeded:
             return "partial_failure"
         return "failed"
 
@@ -197,6 +222,10 @@ class Batch:
     def failed_documents(self) -> list[DocumentProgress]:
         failed = (doc for doc in self.documents.values() if doc.state is DocumentState.FAILED)
         return sorted(failed, key=lambda doc: (doc.filename, str(doc.document_id)))
+
+    @property
+    def itemised_documents(self) -> list[DocumentProgress]:
+        return sorted(self.documents.values(), key=lambda doc: (doc.filename, str(doc.document_id)))
 
     def estimated_completion(self, now: datetime) -> datetime | None:
         """When the batch should finish at its recent pace; None until a document finished, or once done."""
@@ -231,7 +260,9 @@ class Batch:
                 document = self._document(event.document_id)
                 document.reported_filename = document.reported_filename or event.data.filename
                 if document.follow_attempt(event.data.attempt):
-                    document.advance(DocumentState.INGESTED, at)
+                    unchanged = event.data.change == "unchanged"
+                    document.advance(DocumentState.UNCHANGED if unchanged else DocumentState.INGESTED, at,
+                                     updated=event.data.change == "replaced")
             case DocumentFailed():
                 document = self._document(event.document_id)
                 document.reported_filename = document.reported_filename or event.data.filename

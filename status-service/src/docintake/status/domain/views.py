@@ -2,11 +2,18 @@
 
 from datetime import datetime
 
-from docintake.contracts.api import BatchStatus, FailedDocument
-from docintake.status.domain.progress import Batch
+from docintake.contracts.api import BatchStatus, DocumentEntry, FailedDocument
+from docintake.status.domain.progress import Batch, DocumentProgress
 
 
-def batch_status(batch: Batch, now: datetime) -> BatchStatus:
+def document_entry(document: DocumentProgress) -> DocumentEntry:
+    ref = document.ref
+    return DocumentEntry(document_id=document.document_id, filename=document.filename, outcome=document.outcome,
+                         collection=ref.collection if ref else None, source_path=ref.source_path if ref else None)
+
+
+def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> BatchStatus:
+    """The batch as clients read it; `itemised`: with every document and its outcome (left out of lists)."""
     counts = batch.counts
     return BatchStatus(
         batch_id=batch.batch_id,
@@ -15,6 +22,7 @@ def batch_status(batch: Batch, now: datetime) -> BatchStatus:
         processed_count=counts.ingested,
         failed_count=counts.failed,
         cancelled_count=counts.cancelled,
+        unchanged_count=counts.unchanged,
         pending_count=counts.pending,
         failed_documents=[
             FailedDocument(document_id=document.document_id, filename=document.filename,
@@ -25,4 +33,5 @@ def batch_status(batch: Batch, now: datetime) -> BatchStatus:
         estimated_completion_time=batch.estimated_completion(now),
         completed_at=batch.completed_at,
         processing_time_seconds=batch.processing_time_seconds,
+        documents=[document_entry(document) for document in batch.itemised_documents] if itemised else [],
     )

@@ -31,4 +31,5 @@ async def list_batches(repo: ProgressRepository, clock: Clock, status: BatchStat
     next_cursor = None
     if len(batches) > limit and page[-1].created_at is not None:
         next_cursor = PageMark(page[-1].created_at, page[-1].batch_id).encode()
-    return BatchPage(batches=[views.batch_status(batch, now) for batch in page], next_cursor=next_cursor)
+    return BatchPage(batches=[views.batch_status(batch, now, itemised=False) for batch in page],
+                     next_cursor=next_cursor)
