@@ -168,6 +168,27 @@ async def test_many_writers_of_one_source_at_once_leave_one_current_version_and_
         ref.sha256 for ref in refs if ref.sha256 not in stored["current"])
 
 
+async def test_a_write_of_the_content_current_already_is_unchanged_and_keeps_what_the_write_that_made_it_did(
+    graph, ingestor
+):
+    knowledge_graph = KnowledgeGraph(graph)
+    collection, path = f"kept-{uuid4().hex[:8]}", "kept.md"
+    first, second = _ref(collection, path, 1), _ref(collection, path, 2)
+    same_as_second = second.model_copy(update={"document_id": uuid4()})  # parsed beside it, written after it
+    parsed = ParsedDocument("markdown", (Section("text"),), 1)
+
+    for ref in (first, second):
+        await knowledge_graph.write_document(ref, str(uuid4()), DocumentMetadata(), parsed, [Chunk(0, "t", None, None)])
+    late = await knowledge_graph.write_document(same_as_second, str(uuid4()), DocumentMetadata(), parsed,
+                                                [Chunk(0, "t", None, None)])
+
+    assert late.change == "unchanged"
+    current = await knowledge_graph.current_version(second)
+    assert current is not None and current.document_id == str(second.document_id)
+    assert (current.write.change, current.write.replaced_sha256, current.write.replaced_document_deleted) == (
+        "replaced", first.sha256, True)
+
+
 def _ref(collection: str, path: str, n: int):
     ref = document_ref(filename=path)
     return ref.model_copy(update={"collection": collection, "source_path": path, "sha256": f"{uuid4().hex}{n:032x}"})

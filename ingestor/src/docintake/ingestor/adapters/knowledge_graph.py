@@ -108,7 +108,7 @@ CALL (old, old_orphaned) {
     WITH m WHERE NOT EXISTS { (m)--() }
     DELETE m
 }
-SET s.replaced_document_deleted = old_orphaned
+SET s.replaced_document_deleted = CASE WHEN change = 'unchanged' THEN s.replaced_document_deleted ELSE old_orphaned END
 RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha256, old_orphaned
 """
 
