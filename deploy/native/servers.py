@@ -6,7 +6,8 @@
 
 Everything comes from the DOCINTAKE_* settings the services read. On a fresh machine it
 installs what is missing: RabbitMQ from Debian's packages, Neo4j 5.26 Community from
-Maven Central jars, MinIO with `go install`. Downloads and builds are cached under
+Maven Central jars, MinIO with `go install`, and (on `start`) the ingestor's OCR, Debian's
+tesseract with the languages of DOCINTAKE_OCR_LANGUAGES. Downloads and builds are cached under
 DOCINTAKE_CACHE_DIR, data lives under DOCINTAKE_STATE_DIR. Starting twice is harmless.
 """
 
@@ -95,6 +96,32 @@ def install_helm(settings: DeploySettings | None = None) -> Path:
     return go_install(settings or DeploySettings(), HELM_MODULE, HELM_VERSION, "helm", "cmd/helm")
 
 
+def apt_install(*packages: str) -> None:
+    apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-q", env=apt_env)
+    run("apt-get", "install", "-y", "-q", *packages, env=apt_env)
+
+
+def install_tesseract() -> None:
+    """Debian's tesseract and a tesseract-ocr-<code> package per language the ingestor is set to OCR
+    (DOCINTAKE_OCR_LANGUAGES, default eng): what the ingestor runs for scans and images."""
+    from docintake.ingestor.adapters.parsers.ocr import OcrOptions, debian_package, missing_languages
+    from docintake.ingestor.settings import IngestorSettings
+
+    options: OcrOptions = IngestorSettings().ocr
+    missing = missing_languages(options)
+    if missing == []:
+        return
+    packages = ["tesseract-ocr"] if missing is None else []
+    packages += [debian_package(code) for code in (options.codes if missing is None else missing)]
+    log(f"installing {' '.join(packages)} from Debian's packages (the ingestor's OCR)")
+    try:
+        apt_install(*packages)
+    except (subprocess.CalledProcessError, FileNotFoundError) as error:
+        detail = error.stderr.strip().splitlines()[-1:] if isinstance(error, subprocess.CalledProcessError) else [error]
+        raise SystemExit(f"could not install {' '.join(packages)} with apt-get (as root): {detail}") from error
+
+
 @dataclass
 class Server:
     settings: DeploySettings
@@ -170,9 +197,7 @@ class RabbitMQ(Server):
         if (RABBITMQ_SBIN / "rabbitmq-server").exists():
             return
         log("installing rabbitmq-server from Debian's packages")
-        apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        run("apt-get", "update", "-q", env=apt_env)
-        run("apt-get", "install", "-y", "-q", "rabbitmq-server", env=apt_env)
+        apt_install("rabbitmq-server")
 
     def up(self) -> bool:
         if not port_open(self.url.hostname or "127.0.0.1", self.url.port or 5672):
@@ -354,6 +379,8 @@ def main(argv: list[str]) -> int:
     names = argv[1:] or list(SERVERS)
     servers = [SERVERS[name](settings) for name in names]
     if argv[0] == "start":
+        if not argv[1:]:  # the whole system, or the tests' isolated setup: the ingestor needs its OCR too
+            install_tesseract()
         for server in servers:
             server.start()
     elif argv[0] == "stop":

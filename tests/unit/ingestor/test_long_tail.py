@@ -189,7 +189,7 @@ def test_zip_whose_files_have_no_text_fails_naming_each_and_why(write):
     error = failure(write, "pictures.zip", _zip({"scan.png": documents.png(), "empty.txt": b""}))
 
     assert error.code == failures.NO_TEXT
-    assert "scan.png: Unsupported format: PNG image; images need OCR" in error.message
+    assert "scan.png: No text: OCR found no text in the image" in error.message
     assert "empty.txt: The file is empty" in error.message
 
 

@@ -9,12 +9,13 @@ import psutil
 import pytest
 
 from docintake.ingestor.adapters.parser_pool import ParserPool
+from docintake.ingestor.adapters.parsers.ocr import OcrOptions
 from docintake.ingestor.domain import failures
 from docintake.ingestor.domain.document import ParsedDocument, Section
 from docintake.ingestor.domain.failures import IngestError
 
 
-def scripted(path: Path, filename_hint: str, max_expanded_bytes: int) -> ParsedDocument:
+def scripted(path: Path, filename_hint: str, max_expanded_bytes: int, ocr: OcrOptions) -> ParsedDocument:
     """A stand-in parser run in the workers, doing what the file says: "die", "die later" or "parse".
 
     A worker that exits is what a segfault in a native parser or the OOM killer looks like to the pool.

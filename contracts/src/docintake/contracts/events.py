@@ -87,6 +87,10 @@ class Timings(Model):
     total_ms: float = 0
 
 
+# How a document's text was got: its own text (a text layer), OCR of page images, or some of each.
+Extraction = Literal["native", "ocr", "mixed"]
+
+
 class DocumentIngestedData(Model):
     filename: str
     sha256: str
@@ -94,6 +98,10 @@ class DocumentIngestedData(Model):
     pages: int
     chunks: int
     characters: int
+    extraction: Extraction = Field(
+        "native", description="How the text was got: the file's own text, OCR of page images, or some of each"
+    )
+    ocr_pages: int = Field(0, description="Pages (or images) whose text came from OCR")
     timings: Timings = Timings()
     attempt: int = 1
     collection: str = DEFAULT_COLLECTION

@@ -28,7 +28,8 @@ def build_app(settings: IngestorSettings | None = None) -> FastStream:
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes)
+        pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes,
+                          ocr=settings.ocr)
         await pool.start()
         await graph.ensure_schema()
         await store.ensure_bucket()

@@ -1,6 +1,9 @@
 import os
 from pathlib import Path
 
+from pydantic import field_validator
+
+from docintake.ingestor.adapters.parsers.ocr import OcrOptions
 from docintake.platform.settings import Settings
 
 MiB = 1024 * 1024
@@ -15,12 +18,30 @@ class IngestorSettings(Settings):
     required_metadata: str = ""
     parse_timeout_seconds: float = 120.0
     max_expanded_bytes: int = 256 * MiB
+    # OCR (Debian's tesseract) of images and of PDF pages without a text layer. Languages: tesseract codes
+    # joined by "+" or ",", e.g. "eng+deu", each from Debian's package tesseract-ocr-<code> (installed by `make up`).
+    ocr_languages: str = "eng"
+    # A page whose OCR takes longer fails its document with OCR_TIMEOUT.
+    ocr_page_timeout_seconds: float = 60.0
+    # Pages OCR'd per document (the files of an archive together); more fail it with OCR_PAGE_LIMIT. The parse
+    # timeout bounds the whole document too: at about 1.5 s a page, 120 s hold some 70 pages.
+    ocr_max_pages: int = 50
     retry_backoff_max_seconds: float = 30.0
     # /healthz, /readyz and Prometheus /metrics; port 0: none. Each ingestor on a machine needs its
     # own port: one whose port is taken runs on without them.
     ingestor_host: str = "127.0.0.1"
     ingestor_metrics_port: int = 8001
     work_dir: Path = Path(os.environ.get("TMPDIR", "/tmp")) / "docintake-ingestor"
+
+    @field_validator("ocr_languages")
+    @classmethod
+    def _tesseract_codes(cls, value: str) -> str:
+        OcrOptions(value).codes  # noqa: B018  # raises ValueError naming a code that is none
+        return value
+
+    @property
+    def ocr(self) -> OcrOptions:
+        return OcrOptions(self.ocr_languages, self.ocr_page_timeout_seconds, self.ocr_max_pages)
 
     @property
     def required_fields(self) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 A parse that runs past its limit has its worker process stopped (pebble replaces it),
 so the event loop keeps heartbeats and acks flowing and nothing is left running.
 A worker that dies (a crash in a native library, the kernel's OOM killer) fails only
-the document it was parsing.
+the document it was parsing. OCR runs in the workers too (a tesseract process per page,
+started by the worker and killed with it), within the same limits.
 """
 
 import asyncio
@@ -17,13 +18,14 @@ from pathlib import Path
 from pebble import ProcessExpired, ProcessPool
 
 from docintake.ingestor.adapters.parsers.formats import parse_file
+from docintake.ingestor.adapters.parsers.ocr import OcrOptions, debian_package, missing_languages
 from docintake.ingestor.domain.document import ParsedDocument
 from docintake.ingestor.domain.failures import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
 from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-ParseFunction = Callable[[Path, str, int], ParsedDocument]
+ParseFunction = Callable[[Path, str, int, OcrOptions], ParsedDocument]
 
 
 def how_it_ended(exitcode: int | None) -> str:
@@ -36,8 +38,10 @@ class ParserPool:
     def __init__(
         self, workers: int, timeout_seconds: float, max_expanded_bytes: int,
         parse_function: ParseFunction = parse_file,  # runs in the workers: importable there by name
+        ocr: OcrOptions = OcrOptions(),
     ):
         self.workers = workers
+        self.ocr = ocr
         self.timeout_seconds = timeout_seconds
         self.max_expanded_bytes = max_expanded_bytes
         self.parse_function = parse_function
@@ -65,10 +69,22 @@ class ParserPool:
                 future.result()
 
         await asyncio.to_thread(started)
+        await asyncio.to_thread(self._check_ocr)
+
+    def _check_ocr(self) -> None:
+        """Say at start-up, not only on the first scan, when OCR cannot work here."""
+        missing = missing_languages(self.ocr)
+        if missing is None:
+            log.warning("tesseract is not installed: scans and images will fail with OCR_FAILED",
+                        install="apt-get install tesseract-ocr " + " ".join(map(debian_package, self.ocr.codes)))
+        elif missing:
+            log.warning("OCR languages not installed: scans and images will fail with OCR_FAILED", missing=missing,
+                        install="apt-get install " + " ".join(map(debian_package, missing)))
 
     async def parse(self, path: Path, filename_hint: str) -> ParsedDocument:
         future = self._working_pool().schedule(
-            self.parse_function, args=(path, filename_hint, self.max_expanded_bytes), timeout=self.timeout_seconds
+            self.parse_function, args=(path, filename_hint, self.max_expanded_bytes, self.ocr),
+            timeout=self.timeout_seconds,
         )
         try:
             return await asyncio.wrap_future(future)

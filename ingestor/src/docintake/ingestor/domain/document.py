@@ -2,14 +2,18 @@
 
 from dataclasses import dataclass
 
+from docintake.contracts.events import Extraction
+
 
 @dataclass(frozen=True)
 class Section:
-    """A run of text under one heading, on one page where the format has pages."""
+    """A run of text under one heading, on one page where the format has pages; `ocr`: its text was recognised
+    in an image of the page (each OCR'd page is one section)."""
 
     text: str
     page: int | None = None
     heading: str | None = None
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,19 @@ class ParsedDocument:
     @property
     def characters(self) -> int:
         return sum(len(section.text) for section in self.sections)
+
+    @property
+    def ocr_pages(self) -> int:
+        """Pages whose text came from OCR."""
+        return sum(1 for section in self.sections if section.ocr)
+
+    @property
+    def extraction(self) -> Extraction:
+        """How the text was got: native (a text layer, the format's own text), ocr, or mixed (some of each)."""
+        ocr = self.ocr_pages
+        if not ocr:
+            return "native"
+        return "ocr" if ocr == len(self.sections) else "mixed"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ def ingested(event: DocumentQueued, figures: Figures, write: SourceWrite, timing
         data=DocumentIngestedData(
             filename=ref.filename, sha256=ref.sha256, detected_type=figures.detected_type,
             pages=figures.pages, chunks=figures.chunks, characters=figures.characters,
+            extraction=figures.extraction, ocr_pages=figures.ocr_pages,
             timings=timings, attempt=event.data.attempt,
             collection=ref.collection, source_path=ref.source_path, change=write.change,
         ),

@@ -7,7 +7,7 @@ current when it is that very upload again (a redelivery), as unchanged when it i
 
 from dataclasses import dataclass
 
-from docintake.contracts.events import DocumentRef, SourceChange
+from docintake.contracts.events import DocumentRef, Extraction, SourceChange
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class Figures:
     pages: int
     chunks: int
     characters: int
+    extraction: Extraction = "native"
+    ocr_pages: int = 0
 
 
 @dataclass(frozen=True)

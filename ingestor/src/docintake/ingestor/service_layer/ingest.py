@@ -101,7 +101,9 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
     timings = Timings(fetch_ms=fetch_ms, parse_ms=parse_ms, write_ms=clock.lap(), total_ms=clock.total())
     log.info("document ingested", pages=parsed.pages, chunks=len(chunks), change=written.change,
              total_ms=round(timings.total_ms, 1))
-    figures = Figures(parsed.detected_type, parsed.pages, len(chunks), parsed.characters)
+    figures = Figures(
+        parsed.detected_type, parsed.pages, len(chunks), parsed.characters, parsed.extraction, parsed.ocr_pages
+    )
     return ingested(event, figures, written, timings)
 
 

@@ -22,13 +22,17 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _MAX_RATIO, _RATIO_FLOOR = 200, 10 * MiB
 
-_NO_OCR = "images need OCR, which is not supported"
+# images, read by OCR
+_IMAGE_MAGICS = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+_BMP_HEADER_SIZES = frozenset((12, 40, 52, 56, 64, 108, 124))  # the DIB headers there are
 _BINARY_MAGICS = (
-    (b"\x89PNG", f"PNG image; {_NO_OCR}"),
-    (b"\xff\xd8\xff", f"JPEG image; {_NO_OCR}"),
-    (b"GIF8", f"GIF image; {_NO_OCR}"),
-    (b"II*\x00", f"TIFF image; {_NO_OCR}"),
-    (b"MM\x00*", f"TIFF image; {_NO_OCR}"),
     (b"\x1f\x8b", "gzip archive; upload the files it contains, or a ZIP archive of them"),
     (b"7z\xbc\xaf\x27\x1c", "7-Zip archive; upload the files it contains, or a ZIP archive of them"),
     (b"Rar!", "RAR archive; upload the files it contains, or a ZIP archive of them"),
@@ -72,8 +76,8 @@ _JSON_EXTENSIONS = {".json", ".ndjson", ".jsonl"}
 
 
 def detect_type(path: Path, filename_hint: str = "", max_expanded_bytes: int = 256 * MiB) -> str:
-    """One of pdf, docx, pptx, xlsx, doc, xls, ppt, msg, odt, ods, odp, epub, rtf, zip, text, markdown, csv, tsv,
-    html, eml, json; else an IngestError."""
+    """One of pdf, docx, pptx, xlsx, doc, xls, ppt, msg, odt, ods, odp, epub, rtf, zip, png, jpeg, tiff, gif, bmp,
+    webp, text, markdown, csv, tsv, html, eml, json; else an IngestError."""
     with path.open("rb") as file:
         head = file.read(_HEAD)
     if not head:
@@ -86,10 +90,24 @@ def detect_type(path: Path, filename_hint: str = "", max_expanded_bytes: int = 2
         return _zip_kind(path, max_expanded_bytes)
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    if image := _image_kind(head):
+        return image
     for magic, name in _BINARY_MAGICS:
         if head.startswith(magic):
             raise IngestError(UNSUPPORTED_FORMAT, f"Unsupported format: {name}")
     return _text_kind(head, PurePath(filename_hint).suffix.lower())
+
+
+def _image_kind(head: bytes) -> str | None:
+    for magic, kind in _IMAGE_MAGICS:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    # "BM" alone could start a text: the DIB header's size must be one of the real ones
+    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
+        return "bmp"
+    return None
 
 
 def _is_pdf(head: bytes) -> bool:

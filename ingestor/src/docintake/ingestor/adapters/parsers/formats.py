@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, time
 from email import policy
 from email.message import EmailMessage
@@ -19,13 +20,16 @@ import pptx
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 from docx.enum.style import WD_STYLE_TYPE
+from PIL import Image
 from pptx.shapes.group import GroupShape
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from docintake.ingestor.adapters.parsers import kreuzberg_formats
 from docintake.ingestor.adapters.parsers.archive import parse_zip
 from docintake.ingestor.adapters.parsers.detect import MiB, detect_type
+from docintake.ingestor.adapters.parsers.images import PILLOW_FORMATS, parse_image
 from docintake.ingestor.adapters.parsers.members import Budget, Members
+from docintake.ingestor.adapters.parsers.ocr import MAX_PIXELS, RENDER_DPI, Ocr, OcrOptions
 from docintake.ingestor.adapters.parsers.opendocument import parse_odp
 from docintake.ingestor.adapters.parsers.outlook import parse_msg
 from docintake.ingestor.adapters.parsers.text import (
@@ -64,44 +68,65 @@ FORMAT_NAMES = {
     "rtf": "RTF document",
     "epub": "EPUB e-book",
     "zip": "ZIP archive",
+    "png": "PNG image",
+    "jpeg": "JPEG image",
+    "tiff": "TIFF image",
+    "gif": "GIF image",
+    "bmp": "BMP image",
+    "webp": "WebP image",
 }
 CHARACTERS_PER_PAGE = 3000
 
 
-def parse_file(path: Path, filename_hint: str = "", max_expanded_bytes: int = 256 * MiB) -> ParsedDocument:
-    """Detect the type of the file at `path` from its content and extract its text, else raise IngestError."""
+def parse_file(
+    path: Path, filename_hint: str = "", max_expanded_bytes: int = 256 * MiB, ocr: OcrOptions = OcrOptions()
+) -> ParsedDocument:
+    """Detect the type of the file at `path` from its content and extract its text, else raise IngestError.
+    Images, and the pages of a PDF that have no text layer, are read by OCR within the bounds of `ocr`."""
     path = Path(path)
     kind = detect_type(path, filename_hint, max_expanded_bytes)
-    members = Members(partial(_read_member, max_expanded_bytes=max_expanded_bytes), Budget(max_expanded_bytes))
-    sections, pages = _read(kind, path, members)
+    recognition = Ocr(ocr)  # one page budget for the upload and every file it holds
+    members = Members(
+        partial(_read_member, max_expanded_bytes=max_expanded_bytes, ocr=recognition), Budget(max_expanded_bytes)
+    )
+    sections, pages = _read(kind, path, members, recognition)
     if pages is None:
         pages = math.ceil(sum(len(section.text) for section in sections) / CHARACTERS_PER_PAGE)
     return ParsedDocument(kind, tuple(sections), pages)
 
 
-def _read_member(path: Path, filename_hint: str, members: Members, max_expanded_bytes: int) -> Extracted:
-    return _read(detect_type(path, filename_hint, max_expanded_bytes), path, members)
+def _read_member(path: Path, filename_hint: str, members: Members, max_expanded_bytes: int, ocr: Ocr) -> Extracted:
+    return _read(detect_type(path, filename_hint, max_expanded_bytes), path, members, ocr)
 
 
-def _read(kind: str, path: Path, members: Members) -> Extracted:
+def _read(kind: str, path: Path, members: Members, ocr: Ocr) -> Extracted:
     """The tidied sections of a file of this kind, the files it holds read through `members`, else IngestError."""
     try:
-        sections, pages = CONTAINER_PARSERS[kind](path, members) if kind in CONTAINER_PARSERS else PARSERS[kind](path)
+        if kind in CONTAINER_PARSERS:
+            sections, pages = CONTAINER_PARSERS[kind](path, members)
+        elif kind in OCR_PARSERS:
+            sections, pages = OCR_PARSERS[kind](path, ocr)
+        else:
+            sections, pages = PARSERS[kind](path)
     except IngestError:
         raise
     except Exception as exc:
         raise IngestError(
             CORRUPT_FILE, f"The {FORMAT_NAMES[kind]} could not be read; the file may be damaged or incomplete"
         ) from exc
-    tidied = [Section(text, section.page, section.heading) for section in sections if (text := tidy(section.text))]
+    tidied = [replace(section, text=text) for section in sections if (text := tidy(section.text))]
     if not tidied:
         raise IngestError(NO_TEXT, _no_text_reason(kind))
     return tidied, pages
 
 
 def _no_text_reason(kind: str) -> str:
-    if kind in ("pdf", "docx", "pptx", "doc", "ppt", "odt", "odp"):
-        return "No extractable text: the document may be a scanned image; OCR is not supported"
+    if kind == "pdf":
+        return "No text: the PDF has no text layer, and OCR found no text on its pages (they may be blank)"
+    if kind in PILLOW_FORMATS:
+        return "No text: OCR found no text in the image"
+    if kind in ("docx", "pptx", "doc", "ppt", "odt", "odp"):
+        return "No extractable text: the document may hold only pictures, which are not OCR'd in Office documents"
     return "No extractable text: the file is blank"
 
 
@@ -131,7 +156,8 @@ class _Sections:
             self._parts = []
 
 
-def parse_pdf(path: Path) -> Extracted:
+def parse_pdf(path: Path, ocr: Ocr) -> Extracted:
+    """A section per page: its text layer, or the text OCR reads in it where it has none but shows something."""
     try:
         document = pypdfium2.PdfDocument(path)
     except pypdfium2.PdfiumError as exc:
@@ -142,9 +168,38 @@ def parse_pdf(path: Path) -> Extracted:
         raise IngestError(CORRUPT_FILE, "The PDF is damaged or incomplete and could not be read") from exc
     try:
         pages = len(document)
-        return [Section(_pdf_page_text(document, index), page=index + 1) for index in range(pages)], pages
+        texts = [_pdf_page_text(document, index) for index in range(pages)]
+        scanned = [index for index, text in enumerate(texts) if not text.strip() and _shows_something(document, index)]
+        ocr.reserve(len(scanned))  # before any is OCR'd: a scan over the cap fails at once
+        for index in scanned:
+            image, dpi = _render(document, index)
+            texts[index] = ocr.read(image, dpi, index + 1)
+        scanned_pages = set(scanned)
+        return [
+            Section(text, page=index + 1, ocr=index in scanned_pages) for index, text in enumerate(texts)
+        ], pages
     finally:
         document.close()
+
+
+def _shows_something(document: pypdfium2.PdfDocument, index: int) -> bool:
+    """Whether the page holds anything to see (an image, a drawing): a blank page is not worth OCR."""
+    page = document[index]
+    try:
+        return bool(pdfium_c.FPDFPage_CountObjects(page.raw) > 0)
+    finally:
+        page.close()
+
+
+def _render(document: pypdfium2.PdfDocument, index: int) -> tuple[Image.Image, float]:
+    """The page as a grayscale image at RENDER_DPI, or less where that would pass MAX_PIXELS; and its dpi."""
+    page = document[index]
+    try:
+        width, height = page.get_size()
+        scale = min(RENDER_DPI / 72, (MAX_PIXELS / max(width * height, 1.0)) ** 0.5)
+        return page.render(scale=scale, grayscale=True).to_pil(), scale * 72
+    finally:
+        page.close()
 
 
 def _pdf_page_text(document: pypdfium2.PdfDocument, index: int) -> str:
@@ -493,7 +548,6 @@ def parse_json(path: Path) -> Extracted:
 
 PARSERS: dict[str, Callable[[Path], Extracted]] = {
     **{kind: partial(kreuzberg_formats.extract, kind=kind) for kind in kreuzberg_formats.MIME_TYPES if kind != "msg"},
-    "pdf": parse_pdf,
     "docx": parse_docx,
     "pptx": parse_pptx,
     "xlsx": parse_xlsx,
@@ -505,6 +559,11 @@ PARSERS: dict[str, Callable[[Path], Extracted]] = {
     "eml": parse_eml,
     "json": parse_json,
     "odp": parse_odp,
+}
+# formats read by OCR, all or in part, within the upload's OCR bounds
+OCR_PARSERS: dict[str, Callable[[Path, Ocr], Extracted]] = {
+    "pdf": parse_pdf,
+    **{kind: partial(parse_image, kind=kind) for kind in PILLOW_FORMATS},
 }
 # formats that hold files of their own, each read as a document
 CONTAINER_PARSERS: dict[str, Callable[[Path, Members], Extracted]] = {

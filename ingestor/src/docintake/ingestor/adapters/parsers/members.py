@@ -3,18 +3,27 @@ and headed by its path, within bounds that hold across every level of nesting.""
 
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from docintake.ingestor.adapters.parsers.detect import MiB
 from docintake.ingestor.domain.document import Section
-from docintake.ingestor.domain.failures import ARCHIVE_TOO_LARGE, CORRUPT_FILE, ENCRYPTED, NO_TEXT, IngestError
+from docintake.ingestor.domain.failures import (
+    ARCHIVE_TOO_LARGE,
+    CORRUPT_FILE,
+    ENCRYPTED,
+    NO_TEXT,
+    OCR_PAGE_LIMIT,
+    IngestError,
+)
 
 MAX_DEPTH = 3  # containers within containers, the upload itself not counted
 MAX_MEMBERS = 1000  # files read out of one upload, at every level together
 _COPY_BLOCK = 1024 * 1024
 _UNREAD_NAMED = 5
+# a member failing with one of these fails the whole upload: they are bounds of the upload, not of the member
+_UPLOAD_BOUNDS = frozenset((ARCHIVE_TOO_LARGE, OCR_PAGE_LIMIT))
 
 # detects the type of one file and extracts its sections and page count, reading its own members through `Members`
 ReadDocument = Callable[[Path, str, "Members"], tuple[list[Section], int | None]]
@@ -62,7 +71,8 @@ class Members:
 
     def read(self, members: Iterable[Member]) -> tuple[list[Section], Unread]:
         """The sections of every member that has text, each headed by the member's path; the others, unread.
-        A container nested too deep, too many members or too many bytes fail the whole upload."""
+        A container nested too deep, too many members or too many bytes, more pages to OCR than one upload may
+        have, or a failure of the ingestor's own (OCR not installed) fail the whole upload."""
         if self._depth > MAX_DEPTH:
             raise IngestError(
                 ARCHIVE_TOO_LARGE, f"The archive nests archives more than {MAX_DEPTH} deep (zip bomb protection)"
@@ -78,7 +88,7 @@ class Members:
                     self._copy(member, copy)
                     extracted, _ = self._read_document(copy, PurePosixPath(member.path).name, inner)
                 except IngestError as error:
-                    if error.code == ARCHIVE_TOO_LARGE:
+                    if error.code in _UPLOAD_BOUNDS or error.retryable:  # retryable: the ingestor's own failure
                         raise
                     unread.reasons.append((member.path, error))
                     continue
@@ -119,4 +129,4 @@ class Members:
 def _headed(path: str, section: Section) -> Section:
     """A member's section under a heading path that starts with the member's own path."""
     heading = f"{path} > {section.heading}" if section.heading else path
-    return Section(section.text, section.page, heading)
+    return replace(section, heading=heading)

@@ -1,0 +1,147 @@
+"""Text recognition (OCR) with Debian's tesseract: one `tesseract` process per page image, bounded in time,
+and the pages of one upload bounded in number.
+
+Chosen by measurement (bench/ocr.py): Debian's tesseract CLI on pypdfium2-rendered pages reads the corpus's scans
+about twice as fast as kreuzberg's bundled tesseract, with the same words. A process per page can be stopped when
+it runs past its time limit and cannot take the parser process down with it. tesseract runs on one thread
+(OMP_THREAD_LIMIT=1): the parser pool's processes are the parallelism, and OpenMP threads make a page several
+times slower on a small machine.
+"""
+
+import ctypes
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+
+from PIL import Image
+
+from docintake.ingestor.domain.failures import OCR_FAILED, OCR_PAGE_LIMIT, OCR_TIMEOUT, IngestError
+
+TESSERACT = "tesseract"
+RENDER_DPI = 300  # what tesseract reads best; a rendered PDF page is this sharp
+MAX_PIXELS = 50_000_000  # a bigger page is scaled down to this before OCR (an A4 page at 300 dpi is 8.7 million)
+# Sauvola's adaptive thresholding keeps dark text on grey (table headers, stamps) that the default loses
+_TESSERACT_OPTIONS = ("--psm", "3", "-c", "thresholding_method=2")
+_LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)?")
+_FAILED_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """What the settings say of OCR: languages as tesseract codes ("eng", "eng+deu" or "eng,deu"),
+    the time one page may take, and how many pages one upload may have OCR'd."""
+
+    languages: str = "eng"
+    page_timeout_seconds: float = 60.0
+    max_pages: int = 50
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        codes = tuple(code.strip() for code in re.split(r"[+,\s]+", self.languages) if code.strip())
+        for code in codes:
+            if not _LANGUAGE_CODE.fullmatch(code):
+                raise ValueError(f"{code!r} is no tesseract language code (such as eng, deu, chi_sim)")
+        return codes or ("eng",)
+
+
+def debian_package(code: str) -> str:
+    """The Debian package holding a tesseract language: tesseract-ocr-chi-sim for chi_sim."""
+    return "tesseract-ocr-" + code.lower().replace("_", "-").replace("/", "-")
+
+
+def missing_languages(options: OcrOptions) -> list[str] | None:
+    """The configured languages tesseract lacks here; None when tesseract itself is missing."""
+    if shutil.which(TESSERACT) is None:
+        return None
+    listed = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, check=False,
+                            stdin=subprocess.DEVNULL)
+    installed = set(listed.stdout.split()[1:])  # after a line "List of available languages in ..."
+    return [code for code in options.codes if code not in installed]
+
+
+class Ocr:
+    """The OCR of one upload: every page it OCRs, in the upload or in any file it holds, counts against one cap."""
+
+    def __init__(self, options: OcrOptions) -> None:
+        self.options = options
+        self.languages = "+".join(options.codes)
+        self.pages = 0
+
+    def reserve(self, pages: int) -> None:
+        """Count `pages` about to be OCR'd against the cap before any is, so an upload over it fails at once."""
+        self.pages += pages
+        if self.pages > self.options.max_pages:
+            raise IngestError(
+                OCR_PAGE_LIMIT,
+                f"The document needs OCR on {self.pages} pages, more than the {self.options.max_pages} "
+                "one document may have OCR'd (DOCINTAKE_OCR_MAX_PAGES); split it or raise the limit",
+            )
+
+    def read(self, image: Image.Image, dpi: float | None, page: int) -> str:
+        """The text tesseract reads in the image of page `page`, else IngestError."""
+        png, scale = _png(image)
+        command = [TESSERACT, "stdin", "stdout", "-l", self.languages, *_TESSERACT_OPTIONS]
+        if dpi:
+            command += ["--dpi", str(max(round(dpi * scale), 1))]
+        try:
+            done = subprocess.run(
+                command, input=png, capture_output=True, check=False, timeout=self.options.page_timeout_seconds,
+                env={**os.environ, "OMP_THREAD_LIMIT": "1"}, preexec_fn=_die_with_parent,
+            )
+        except FileNotFoundError as exc:
+            raise IngestError(
+                OCR_FAILED,
+                "OCR is not available on this ingestor: tesseract is not installed "
+                "(Debian packages tesseract-ocr and tesseract-ocr-eng)",
+                retryable=True,
+            ) from exc
+        except subprocess.TimeoutExpired:
+            raise IngestError(
+                OCR_TIMEOUT,
+                f"OCR of page {page} took longer than {self.options.page_timeout_seconds:g} s and was stopped "
+                "(DOCINTAKE_OCR_PAGE_TIMEOUT_SECONDS)",
+            ) from None
+        errors = done.stderr.decode(errors="replace")
+        if missing := _FAILED_LANGUAGE.findall(errors):
+            raise IngestError(
+                OCR_FAILED,
+                f"OCR language {', '.join(missing)} is not installed on this ingestor "
+                f"(Debian package {', '.join(debian_package(code) for code in missing)})",
+                retryable=True,
+            )
+        if done.returncode != 0:
+            last = errors.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+            raise IngestError(OCR_FAILED, f"OCR of page {page} failed: tesseract said {last[0]!r}")
+        return done.stdout.decode("utf-8", errors="replace").replace("\f", "\n")
+
+
+def _png(image: Image.Image) -> tuple[bytes, float]:
+    """The image as the grayscale PNG tesseract reads (transparency on white, at most MAX_PIXELS), and the
+    factor it was scaled by."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, "white")
+        image = Image.alpha_composite(background, image)
+    if image.mode != "L":
+        image = image.convert("L")
+    factor = min(1.0, (MAX_PIXELS / (image.width * image.height)) ** 0.5)
+    if factor < 1.0:
+        image = image.resize((max(1, int(image.width * factor)), max(1, int(image.height * factor))))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue(), factor
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the tesseract child: be killed when the parser process is (a parse past its time limit is)."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the page's own time limit still ends it
+        pass
