@@ -17,14 +17,18 @@ from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology, make_broker
 from docintake.platform.security_headers import install_security_headers
 from docintake.platform.storage import ObjectStore
+from docintake.platform.tracing import Tracing, configure_tracing
 from docintake.platform.web import install_error_handlers
 
 log = get_logger(__name__)
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None = None) -> FastAPI:
+    """`tracing`: what the settings ask (DOCINTAKE_OTLP_ENDPOINT) unless given."""
     settings = settings or GatewaySettings()
+    tracing = tracing or configure_tracing("docintake-gateway", settings)
     broker = make_broker(settings.rabbitmq_url)
+    tracing.instrument_broker(broker)
     store = ObjectStore(settings)
     status_service = StatusService(settings.status_url, (settings.api_key_list or [""])[0], settings.max_streams)
 
@@ -40,6 +44,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         yield
         await status_service.aclose()
         await broker.stop()
+        tracing.flush()
         log.info("stopped")
 
     app = FastAPI(title="docintake", summary="Batch document ingestion for knowledge bases", version="0.1.0",
@@ -56,4 +61,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_security_headers(app, settings.cors_origin_list)
     for routes in (upload.router, status_routes.router, probes.router):
         app.include_router(routes)
+    tracing.instrument_app(app)
     return app

@@ -15,13 +15,17 @@ from docintake.platform.graphdb import open_driver
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology
 from docintake.platform.storage import ObjectStore
+from docintake.platform.tracing import Tracing, configure_tracing
 
 log = get_logger(__name__)
 
 
-def build_app(settings: IngestorSettings | None = None) -> FastStream:
-    """The app consuming on the module-level broker (whose URL and prefetch come from the environment)."""
+def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None = None) -> FastStream:
+    """The app consuming on the module-level broker (whose URL and prefetch come from the environment);
+    `tracing`: what the settings ask (DOCINTAKE_OTLP_ENDPOINT) unless given."""
     settings = settings or IngestorSettings()
+    tracing = tracing or configure_tracing("docintake-ingestor", settings)
+    tracing.instrument_broker(broker)
     driver = open_driver(settings)
     graph = KnowledgeGraph(driver, settings.neo4j_database)
     store = ObjectStore(settings)
@@ -37,7 +41,7 @@ def build_app(settings: IngestorSettings | None = None) -> FastStream:
         broker.context.set_global("dependencies", Dependencies(
             storage=store, graph=graph, parse=pool.parse, work_dir=settings.work_dir,
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
-            required_metadata=settings.required_fields,
+            required_metadata=settings.required_fields, tracer=tracing.tracer("docintake.ingestor"),
         ))
         await broker.connect()
         await declare_topology(broker)
@@ -52,6 +56,7 @@ def build_app(settings: IngestorSettings | None = None) -> FastStream:
             probes_server.server_close()
         pool.close()
         await driver.close()
+        tracing.flush()
 
     app = FastStream(broker, lifespan=lifespan, logger=log)
 

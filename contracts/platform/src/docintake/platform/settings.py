@@ -1,5 +1,8 @@
 """Settings read from DOCINTAKE_* environment variables: what every service needs to find the servers and to log."""
 
+from typing import Annotated
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +29,12 @@ class Settings(BaseSettings):
 
     # Comma-separated origins a browser may call the API from; none: CORS is off.
     cors_origins: str = ""
+
+    # An OTLP/HTTP collector to send traces to, e.g. http://127.0.0.1:4318 (Jaeger, an OpenTelemetry
+    # Collector); none: tracing is off and costs nothing.
+    otlp_endpoint: str = ""
+    # The share of traces kept, 0 to 1, chosen where a trace starts; the services after it follow that choice.
+    trace_sample_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
 
     @property
     def api_key_list(self) -> list[str]:

@@ -22,6 +22,7 @@ from docintake.ingestor.domain.versions import Figures, settled_without_parsing
 from docintake.ingestor.service_layer.ports import Dependencies, Graph
 from docintake.platform.errors import GraphRefused, GraphUnavailable, ObjectMissing, StorageUnavailable
 from docintake.platform.logging import get_logger
+from docintake.platform.tracing import BATCH_ID, DOCUMENT_ID, annotate
 
 log = get_logger(__name__)
 
@@ -46,6 +47,7 @@ async def ingest_document(event: DocumentQueued, deps: Dependencies) -> list[Eve
     Raises TransientFailure when a server could not be reached, so the caller can retry; anything
     else that goes wrong fails the document at once, so its batch does not wait for it.
     """
+    annotate(event.batch_id, event.document_id)  # on the consume span this runs in
     try:
         return await _ingest(event, deps)
     except TransientFailure:
@@ -67,6 +69,8 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
     if await _cancelled(event, deps.graph):
         return []
     metadata = validated_metadata(ref, deps.required_metadata)
+    # Child spans of the consume span; a span an error leaves through records it.
+    ids = {BATCH_ID: str(event.batch_id), DOCUMENT_ID: str(event.document_id)}
 
     clock = Stopwatch()
     current = await deps.graph.current_version(ref)
@@ -79,20 +83,23 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
     with tempfile.TemporaryDirectory(dir=deps.work_dir) as scratch:
         path = Path(scratch) / "document"
         try:
-            await deps.storage.download(ref.key, path)
+            with deps.tracer.start_as_current_span("fetch", attributes={**ids, "docintake.bytes": ref.size}):
+                await deps.storage.download(ref.key, path)
         except ObjectMissing:
             return [failed(event, OBJECT_MISSING, "The uploaded file is no longer in storage; upload it again")]
         except StorageUnavailable as exc:
             raise TransientFailure(STORAGE_UNAVAILABLE, str(exc)) from exc  # says it is object storage, and why
         fetch_ms = clock.lap()
-        parsed = await deps.parse(path, ref.filename)
+        with deps.tracer.start_as_current_span("parse", attributes={**ids, "docintake.content_type": ref.content_type}):
+            parsed = await deps.parse(path, ref.filename)
     parse_ms = clock.lap()
 
     chunks = chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
     if await _cancelled(event, deps.graph):  # while it waited for a parser, which can take minutes
         return []
     try:
-        written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
+        with deps.tracer.start_as_current_span("write", attributes={**ids, "docintake.chunks": len(chunks)}):
+            written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
     except GraphRefused as exc:
         log.exception("knowledge graph refused the document")
         return [failed(

@@ -5,9 +5,11 @@ the project's errors (docintake.platform.errors) or IngestError, never a client 
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
@@ -52,3 +54,5 @@ class Dependencies:
     chunk_size: int = 1000
     chunk_overlap: int = 150
     required_metadata: tuple[str, ...] = ()
+    # Opens the fetch, parse and write spans (docintake.platform.tracing); the API's no-op one when tracing is off.
+    tracer: Tracer = field(default_factory=NoOpTracer)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from docintake.platform.logging import get_logger
 from docintake.platform.security_headers import install_security_headers
+from docintake.platform.tracing import Tracing, configure_tracing
 from docintake.platform.web import install_error_handlers
 from docintake.status import bootstrap
 from docintake.status.entrypoints import health, http_api
@@ -18,8 +19,11 @@ from docintake.status.settings import StatusSettings
 log = get_logger(__name__)
 
 
-def create_app(settings: StatusSettings | None = None) -> FastAPI:
+def create_app(settings: StatusSettings | None = None, tracing: Tracing | None = None) -> FastAPI:
+    """`tracing`: what the settings ask (DOCINTAKE_OTLP_ENDPOINT) unless given."""
     settings = settings or StatusSettings()
+    tracing = tracing or configure_tracing("docintake-status", settings)
+    tracing.instrument_broker(bootstrap.broker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,10 +39,12 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+        tracing.flush()
 
     app = FastAPI(title="docintake status service", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     install_security_headers(app, settings.cors_origin_list)
     http_api.install(app, settings)
     app.include_router(health.router)
+    tracing.instrument_app(app)
     return app

@@ -16,6 +16,7 @@ from docintake.platform.errors import GraphUnavailable
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import backoff_seconds
 from docintake.platform.topology import EVENTS_EXCHANGE, STATUS_QUEUE
+from docintake.platform.tracing import annotate
 from docintake.status.adapters.event_broker import broker
 from docintake.status.adapters.per_batch_grouping import PerBatchGrouping
 from docintake.status.domain.refusals import UnreadableRecord
@@ -87,6 +88,7 @@ async def project(body: bytes, projection: PerBatchGrouping[Outcome] = Context(P
         log.info("event type not known; ignored", event_type=exc.event_type)
         return
     document_id = str(event.document_id) if event.document_id else None
+    annotate(event.batch_id, document_id)
     with bound_contextvars(batch_id=str(event.batch_id), document_id=document_id):
         started = time.perf_counter()
         try:
