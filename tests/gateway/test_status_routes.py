@@ -1,10 +1,16 @@
 """The gateway's status routes while the status service has not recorded a batch the gateway accepted."""
 
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from docintake.gateway.bootstrap import create_app
+from docintake.gateway.domain.batch import ANNOUNCED, BATCHES, batch_prefix
+from docintake.gateway.service_layer.upload_retention import reap_unannounced_uploads
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.storage import ObjectStore
 from tests.support.http import client, serving
 
 INGEST = "/api/v1/documents/ingest/batch"
@@ -38,3 +44,29 @@ async def test_an_accepted_batch_is_in_progress_before_its_progress_is_recorded(
     assert cancel.status_code == 503 and cancel.json()["error"]["code"] == "BATCH_NOT_READY"
     assert cancel.headers["Retry-After"] == "2"
     assert unknown.status_code == 404
+
+
+async def test_an_upload_that_never_ended_reads_unknown_and_its_objects_are_reaped(settings):
+    store = ObjectStore(settings)
+    await store.ensure_bucket()
+    batch_id = uuid4()
+    left = [f"{batch_prefix(batch_id)}{uuid4()}" for _ in range(3)]  # as a gateway killed mid-upload leaves them
+    for key in left:
+        await store.put_bytes(key, b"half an upload", "text/plain")
+    async with serving(a_status_service_behind_on_its_events()) as status_url:
+        gateway_settings = GatewaySettings(**{**settings.model_dump(), "status_url": status_url})
+        async with serving(create_app(gateway_settings)) as gateway, client(gateway) as http:
+            status = await http.get(f"{INGEST}/{batch_id}/status")
+            cancel = await http.post(f"{INGEST}/{batch_id}/cancel")
+    assert (status.status_code, cancel.status_code) == (404, 404)
+    assert status.json()["error"]["code"] == "BATCH_NOT_FOUND"
+
+    assert batch_id in await reap_unannounced_uploads(store, timedelta(0), datetime.now(UTC))
+    assert await store.keys(batch_prefix(batch_id)) == []
+
+
+async def test_a_gateway_has_minio_expire_raw_uploads_and_their_markers_after_the_retention(settings):
+    gateway_settings = GatewaySettings(**{**settings.model_dump(), "upload_retention_days": 5})
+    async with serving(create_app(gateway_settings)):
+        store = ObjectStore(settings)
+        assert (await store.expiry_days(BATCHES), await store.expiry_days(ANNOUNCED)) == (5, 5)

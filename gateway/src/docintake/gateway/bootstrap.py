@@ -1,5 +1,6 @@
 """Build the gateway: settings, broker, object store, status-service client, and the FastAPI app that uses them."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,7 +12,9 @@ from docintake.gateway.adapters.idempotency_store import IdempotencyStore
 from docintake.gateway.adapters.status_service import StatusService
 from docintake.gateway.domain.stream_budget import StreamBudget
 from docintake.gateway.entrypoints import probes, status_routes, upload
+from docintake.gateway.entrypoints.periodic_reaper import run_reaper
 from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
+from docintake.gateway.service_layer.upload_retention import keep_uploads_for
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology, make_broker
@@ -40,8 +43,11 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
         await broker.start()
         await store.ensure_bucket()
         await app.state.answers.ensure_expiry()
+        await keep_uploads_for(store, settings.upload_retention_days)
+        reaper = asyncio.create_task(run_reaper(store, settings))
         log.info("ready", port=settings.gateway_port, bucket=store.bucket)
         yield
+        reaper.cancel()
         await status_service.aclose()
         await broker.stop()
         tracing.flush()

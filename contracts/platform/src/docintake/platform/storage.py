@@ -124,9 +124,10 @@ class ObjectStore:
     async def expire(self, prefix: str, days: int) -> None:
         """Have MinIO delete the objects under `prefix` `days` after they were written (a rule of the
         bucket's lifecycle, named after the prefix; the bucket's other rules stay)."""
-        rule = Rule(ENABLED, rule_filter=Filter(prefix=prefix), rule_id=f"expire {prefix}",
-                    expiration=Expiration(days=days))
+        await self._set_rule(Rule(ENABLED, rule_filter=Filter(prefix=prefix), rule_id=f"expire {prefix}",
+                                  expiration=Expiration(days=days)))
 
+    async def _set_rule(self, rule: Rule) -> None:
         def set_rule() -> None:
             current = self.client.get_bucket_lifecycle(self.bucket)
             others = [kept for kept in (current.rules if current else []) if kept.rule_id != rule.rule_id]
@@ -134,13 +135,15 @@ class ObjectStore:
 
         await self._run(set_rule)
 
+    async def lifecycle(self) -> dict[str, Rule]:
+        """The bucket's lifecycle rules by name."""
+        current = await self._run(lambda: self.client.get_bucket_lifecycle(self.bucket))
+        return {str(rule.rule_id): rule for rule in (current.rules if current else [])}
+
     async def expiry_days(self, prefix: str) -> int | None:
         """The days after which MinIO deletes the objects under `prefix`; None if it keeps them."""
-        current = await self._run(lambda: self.client.get_bucket_lifecycle(self.bucket))
-        for rule in current.rules if current else []:
-            if rule.rule_id == f"expire {prefix}" and rule.expiration is not None:
-                return rule.expiration.days
-        return None
+        rule = (await self.lifecycle()).get(f"expire {prefix}")
+        return rule.expiration.days if rule is not None and rule.expiration is not None else None
 
     async def ping(self) -> bool:
         try:
@@ -256,6 +259,22 @@ class ObjectStore:
                 raise StorageUnavailable(f"could not remove {error.name}: {error.message}")
 
         await self._run(delete)
+
+    async def folders(self, prefix: str) -> list[str]:
+        """The names one level below `prefix` that hold objects, each ending in '/'."""
+        def listing() -> list[str]:
+            objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=False)
+            return [str(obj.object_name) for obj in objects if obj.is_dir]
+
+        return await self._run(listing)
+
+    async def written(self, prefix: str) -> dict[str, datetime]:
+        """Every object under `prefix`, with when it was written."""
+        def listing() -> dict[str, datetime]:
+            objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            return {str(obj.object_name): obj.last_modified for obj in objects if obj.last_modified is not None}
+
+        return await self._run(listing)
 
     async def keys(self, prefix: str, limit: int | None = None) -> list[str]:
         def listing() -> list[str]:

@@ -21,9 +21,17 @@ from docintake.gateway.domain.collections import valid_collection
 from docintake.gateway.domain.limits import BatchLimits
 from docintake.gateway.domain.refusals import BatchTooLarge, InvalidCollection, InvalidMetadataMapping, NoFiles
 
+BATCHES = "batches/"
+ANNOUNCED = "announced/"
+
 
 def batch_prefix(batch_id: UUID) -> str:
-    return f"batches/{batch_id}/"
+    return f"{BATCHES}{batch_id}/"
+
+
+def announcement_key(batch_id: UUID) -> str:
+    """The object that says the batch's events went out: a batch without one was never accepted."""
+    return f"{ANNOUNCED}{batch_id}"
 
 
 def object_key(batch_id: UUID, document_id: UUID) -> str:

@@ -93,7 +93,7 @@ class BatchNotFound(Refusal):
 
 
 class BatchNotProjected(Refusal):
-    """A batch this gateway stored whose progress the status service has not recorded yet."""
+    """A batch a gateway announced whose progress the status service has not recorded yet."""
 
     retry_after = 2
 
@@ -101,3 +101,36 @@ class BatchNotProjected(Refusal):
         super().__init__(f"Batch {batch_id} was accepted but its progress is not recorded yet; retry shortly")
         self.batch_id = batch_id
         self.stored_documents = stored_documents
+
+
+class InvalidDeletion(Refusal):
+    """A deletion that names nothing to delete, or names it in a way that cannot be read."""
+
+
+class SourceNotFound(Refusal):
+    def __init__(self, collection: str, paths: list[str]):
+        shown = ", ".join(f"'{path}'" for path in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        super().__init__(f"Collection '{collection}' has no source {shown}; nothing was deleted")
+
+
+class CollectionNotFound(Refusal):
+    def __init__(self, collection: str):
+        super().__init__(f"No collection '{collection}' (it has no source); nothing was deleted")
+
+
+class BatchHasNoSources(Refusal):
+    def __init__(self, batch_id: UUID):
+        super().__init__(f"No source's current version was written by batch {batch_id} (an unknown batch, or one "
+                         "whose documents are deleted or replaced already); nothing was deleted")
+
+
+class GraphUnavailable(Refusal):
+    retry_after = 10
+
+    def __init__(self) -> None:
+        super().__init__("The knowledge graph is unavailable; nothing was deleted, retry later")
+
+
+class DeletionNotFound(Refusal):
+    def __init__(self, deletion_id: UUID | str):
+        super().__init__(f"No deletion with id {deletion_id}")

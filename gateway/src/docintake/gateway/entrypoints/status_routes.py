@@ -16,7 +16,6 @@ from docintake.gateway.adapters.status_service import StatusService, passed_on
 from docintake.gateway.domain.refusals import BatchNotProjected
 from docintake.gateway.entrypoints.dependencies import (
     ApiKey,
-    SettingsDep,
     StatusServiceDep,
     StoreDep,
     StreamBudgetDep,
@@ -24,7 +23,6 @@ from docintake.gateway.entrypoints.dependencies import (
 )
 from docintake.gateway.entrypoints.upload import ERRORS, INGEST
 from docintake.gateway.service_layer.status_forwarding import PROJECTION_GRACE_SECONDS, answer_about_batch
-from docintake.gateway.settings import GatewaySettings
 from docintake.platform.storage import ObjectStore
 from docintake.platform.web import BatchId
 
@@ -56,20 +54,18 @@ async def forwarded(request: Request, path: str, status_service: StatusService) 
 
 
 async def forwarded_about_batch(request: Request, batch_id: UUID, action: str, status_service: StatusService,
-                                store: ObjectStore, settings: GatewaySettings,
-                                grace_seconds: float = PROJECTION_GRACE_SECONDS) -> Response:
-    """Forwarded; a batch stored here but not yet known there is asked about again for `grace_seconds`."""
+                                store: ObjectStore, grace_seconds: float = PROJECTION_GRACE_SECONDS) -> Response:
+    """Forwarded; a batch announced but not yet known there is asked about again for `grace_seconds`."""
     ask = asking(request, f"{INGEST}/batch/{batch_id}/{action}", await request.body(), status_service)
-    return streamed(await answer_about_batch(ask, batch_id, store, settings.max_files, grace_seconds))
+    return streamed(await answer_about_batch(ask, batch_id, store, grace_seconds))
 
 
 @router.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
             summary="Progress of a batch")
 async def batch_status(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                       store: StoreDep, settings: SettingsDep) -> Response:
+                       store: StoreDep) -> Response:
     try:
-        return await forwarded_about_batch(request, batch_id, "status", status_service, store, settings,
-                                           grace_seconds=2)
+        return await forwarded_about_batch(request, batch_id, "status", status_service, store, grace_seconds=2)
     except BatchNotProjected as unprojected:  # accepted, so all its documents are pending
         status = BatchStatus(batch_id=batch_id, status="in_progress", total_documents=unprojected.stored_documents,
                              processed_count=0, failed_count=0, pending_count=unprojected.stored_documents)
@@ -79,11 +75,11 @@ async def batch_status(batch_id: BatchId, request: Request, status_service: Stat
 @router.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
             summary="Live progress of a batch as Server-Sent Events, closing at its end")
 async def batch_events(batch_id: BatchId, request: Request, api_key: ApiKey, streams: StreamBudgetDep,
-                       status_service: StatusServiceDep, store: StoreDep, settings: SettingsDep) -> Response:
+                       status_service: StatusServiceDep, store: StoreDep) -> Response:
     streams.take(api_key)
     try:
         ask = asking(request, f"{INGEST}/batch/{batch_id}/events", b"", status_service, live=True)
-        upstream = await answer_about_batch(ask, batch_id, store, settings.max_files, grace_seconds=60)
+        upstream = await answer_about_batch(ask, batch_id, store, grace_seconds=60)
     except BaseException:
         streams.give_back(api_key)
         raise
@@ -93,15 +89,15 @@ async def batch_events(batch_id: BatchId, request: Request, api_key: ApiKey, str
 @router.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
              summary="Cancel the documents of a batch that have not finished")
 async def cancel_batch(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                       store: StoreDep, settings: SettingsDep) -> Response:
-    return await forwarded_about_batch(request, batch_id, "cancel", status_service, store, settings)
+                       store: StoreDep) -> Response:
+    return await forwarded_about_batch(request, batch_id, "cancel", status_service, store)
 
 
 @router.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
              summary="Queue a batch's failed documents again")
 async def retry_batch(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                      store: StoreDep, settings: SettingsDep) -> Response:
-    return await forwarded_about_batch(request, batch_id, "retry", status_service, store, settings)
+                      store: StoreDep) -> Response:
+    return await forwarded_about_batch(request, batch_id, "retry", status_service, store)
 
 
 @router.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")

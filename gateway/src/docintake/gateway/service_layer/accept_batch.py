@@ -3,6 +3,7 @@
 Nothing is published and nothing stays in storage unless the whole batch is accepted.
 """
 
+import json
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
@@ -11,6 +12,7 @@ from docintake.gateway.domain.batch import (
     AcceptedBatch,
     Batch,
     MappingSource,
+    announcement_key,
     content_type_of,
     object_key,
     object_metadata,
@@ -49,6 +51,7 @@ async def accept_batch(parts: AsyncIterator[Part], store: UploadStore, publish: 
         if announced:  # BatchCreated may have gone out, so subscribers must hear that the batch is off
             await _withdraw(batch, publish)
         raise UploadFailed() from None
+    await _mark_announced(batch, store)
     log.info("batch accepted", batch_id=str(batch.batch_id), documents=len(batch.documents))
     return AcceptedBatch(batch.batch_id, announcement.created.data.documents, announcement.warnings)
 
@@ -92,6 +95,16 @@ async def _discard(batch: Batch, store: UploadStore) -> None:
     except Exception as exc:  # noqa: BLE001 - the caller is already answering for the first failure
         log.error("objects of the refused batch could not be removed", batch_id=str(batch.batch_id),
                   keys=keys, error=repr(exc))
+
+
+async def _mark_announced(batch: Batch, store: UploadStore) -> None:
+    """Keep that the batch was announced; without it the batch's status reads as unknown until the
+    status service has its events, and the reaper takes its objects once they are old."""
+    try:
+        marker = json.dumps({"documents": len(batch.documents)}).encode()
+        await store.put_bytes(announcement_key(batch.batch_id), marker)
+    except Exception as exc:  # noqa: BLE001 - the batch is accepted: its events went out
+        log.warning("could not keep that the batch was announced", batch_id=str(batch.batch_id), error=repr(exc))
 
 
 async def _withdraw(batch: Batch, publish: Publish) -> None:

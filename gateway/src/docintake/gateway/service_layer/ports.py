@@ -1,6 +1,7 @@
 """What the use cases need from the world outside, as the adapters provide it."""
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 from docintake.contracts.api import PendingBytes
@@ -47,9 +48,25 @@ class UploadStore(Protocol):
 
     async def remove(self, keys: list[str]) -> None: ...
 
+    async def put_bytes(self, key: str, data: bytes, content_type: str = "application/json") -> None: ...
 
-class ObjectKeys(Protocol):
-    async def keys(self, prefix: str, limit: int | None = None) -> list[str]: ...
+
+class Announcements(Protocol):
+    async def get_bytes(self, key: str) -> bytes | None: ...
+
+
+class UploadsLifecycle(Protocol):
+    async def expire(self, prefix: str, days: int) -> None: ...
+
+
+class UploadedObjects(Announcements, Protocol):
+    """What the uploads bucket holds: its batches' folders, the objects in them, their markers."""
+
+    async def folders(self, prefix: str) -> list[str]: ...
+
+    async def written(self, prefix: str) -> dict[str, datetime]: ...
+
+    async def remove(self, keys: list[str]) -> None: ...
 
 
 class PendingSource(Protocol):

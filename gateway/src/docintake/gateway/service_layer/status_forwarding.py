@@ -1,18 +1,20 @@
 """Status requests are the status service's to answer; a batch it has not recorded yet is waited for.
 
-A batch this gateway has stored but the status service has not projected yet (it may be working
-through a backlog of events) is waited for a while, then refused as BatchNotProjected.
+A batch a gateway announced but the status service has not projected yet (it may be working
+through a backlog of events) is waited for a while, then refused as BatchNotProjected. A batch
+that was never announced (its upload did not end) is not found, whatever of it is stored.
 """
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
 
-from docintake.gateway.domain.batch import batch_prefix
+from docintake.gateway.domain.batch import announcement_key
 from docintake.gateway.domain.refusals import BatchNotFound, BatchNotProjected
-from docintake.gateway.service_layer.ports import ObjectKeys, Upstream
+from docintake.gateway.service_layer.ports import Announcements, Upstream
 
 U = TypeVar("U", bound=Upstream)
 
@@ -20,7 +22,7 @@ PROJECTION_GRACE_SECONDS = 5.0
 POLL_SECONDS = 0.2
 
 
-async def answer_about_batch(ask: Callable[[], Awaitable[U]], batch_id: UUID, store: ObjectKeys, max_files: int,
+async def answer_about_batch(ask: Callable[[], Awaitable[U]], batch_id: UUID, store: Announcements,
                              grace_seconds: float = PROJECTION_GRACE_SECONDS) -> U:
     """The status service's answer about a batch, once it knows the batch or the batch is known not to exist."""
     deadline = time.monotonic() + grace_seconds
@@ -29,9 +31,9 @@ async def answer_about_batch(ask: Callable[[], Awaitable[U]], batch_id: UUID, st
         if upstream.status_code != 404:
             return upstream
         await upstream.aclose()
-        documents = batch_prefix(batch_id)
-        if not await store.keys(documents, limit=1):
+        announced = await store.get_bytes(announcement_key(batch_id))
+        if announced is None:
             raise BatchNotFound(batch_id)
         if time.monotonic() > deadline:
-            raise BatchNotProjected(batch_id, len(await store.keys(documents, limit=max_files)))
+            raise BatchNotProjected(batch_id, json.loads(announced)["documents"])
         await asyncio.sleep(POLL_SECONDS)
