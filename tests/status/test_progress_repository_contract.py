@@ -195,3 +195,18 @@ async def test_a_finished_unreadable_record_awaits_no_completion(store, base):
     with pytest.raises(UnreadableRecord):
         await store.get(synthetic.batch_id)
     assert synthetic.batch_id not in await store.batch_ids_awaiting_completion(base + timedelta(days=1))
+
+
+async def test_the_ids_of_events_applied_long_ago_are_forgotten_and_a_redelivery_then_changes_nothing(store, base):
+    synthetic = SyntheticBatch(size=2, start=base)
+    events = [synthetic.created(), synthetic.queued(0), synthetic.ingested(0)]
+    await fold(store, events)
+    record = await store.get(synthetic.batch_id)
+
+    await store.prune_applied_events(datetime.now(UTC) - timedelta(hours=1))
+    assert await fold(store, events) is None  # applied within the hour: still known
+
+    assert await store.prune_applied_events(datetime.now(UTC) + timedelta(seconds=1)) >= len(events)
+    redelivered = await fold(store, events)
+    assert redelivered is not None and redelivered.outcome == {event.event_id for event in events}
+    assert await store.get(synthetic.batch_id) == record

@@ -3,10 +3,14 @@
 import asyncio
 import signal
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from docintake.contracts.events import BatchCompleted, DocumentFailed
+from docintake.platform.graphdb import open_driver
 from docintake.platform.messaging import publish_all
 from docintake.platform.topology import INGESTOR_QUEUE
 from tests.support.broker import listen
+from tests.support.eventually import eventually
 from tests.support.status_events import SyntheticBatch
 from tests.support.status_service import StatusService, status_when
 
@@ -97,3 +101,39 @@ async def test_a_stalled_document_is_published_as_timed_out_and_shown_so(broker,
     [shown] = done.failed_documents
     assert (shown.document_id, shown.error, shown.error_code) == (
         failed.document_id, failed.data.message, "TIMED_OUT")
+
+
+def counted(metrics: str, name: str) -> float:
+    return sum(sample.value for family in text_string_to_metric_families(metrics) for sample in family.samples
+               if sample.name == name)
+
+
+async def test_the_sweep_forgets_the_ids_of_events_applied_longer_ago_than_their_retention(broker, tmp_path, settings):
+    graph = open_driver(settings)
+    service = await StatusService(tmp_path / "service.log", sweep_interval_seconds=0.5,
+                                  applied_event_retention_hours=0.0005).start()  # under two seconds
+    synthetic = SyntheticBatch(size=1)
+    events = [synthetic.created(), synthetic.queued(0), synthetic.ingested(0)]
+
+    async def markers() -> int:
+        result = await graph.execute_query("MATCH (e:IngestEvent {batch_id: $id}) RETURN count(e) AS n",
+                                           id=str(synthetic.batch_id))
+        return result.records[0]["n"]
+
+    async def applied() -> float:
+        return counted((await http.get("/metrics")).text, "docintake_status_events_applied_total")
+
+    try:
+        async with service.client() as http:
+            await publish_all(broker, events)
+            done = await status_when(http, synthetic.batch_id, lambda s: s.status == "completed")
+            await eventually(markers, lambda n: n == 0, timeout=20)
+
+            before = await applied()
+            await publish_all(broker, events)  # delivered again once their ids were forgotten
+            await eventually(applied, lambda n: n == before + len(events), timeout=20)
+            again = await status_when(http, synthetic.batch_id, lambda s: True)
+    finally:
+        await service.stop()
+        await graph.close()
+    assert again == done

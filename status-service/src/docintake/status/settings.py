@@ -10,6 +10,9 @@ class StatusSettings(Settings):
     stall_timeout_seconds: float = 900.0
     # How often stalled documents are swept and unpublished completions re-published.
     sweep_interval_seconds: float = 10.0
+    # How long the ids of applied events are kept to tell a redelivery apart; after that a redelivery
+    # is applied again, which changes nothing.
+    applied_event_retention_hours: float = 24.0
     # Messages the projection works on at once (events of one batch still apply one at a time).
     status_prefetch: int = 32
     # How often a live progress stream looks for changes.

@@ -2,7 +2,7 @@
 
 import copy
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
 
@@ -18,7 +18,7 @@ T = TypeVar("T")
 class InMemoryProgressRepository:
     def __init__(self) -> None:
         self.batches: dict[UUID, Batch] = {}
-        self.applied_events: set[UUID] = set()
+        self.applied_events: dict[UUID, datetime] = {}  # and when each was applied
         # Records that would not load back, and why: a test puts them here; they stay, set aside.
         self.quarantined: dict[UUID, str] = {}
 
@@ -28,13 +28,13 @@ class InMemoryProgressRepository:
 
     async def apply_once(self, event_ids: Sequence[UUID], batch_id: UUID,
                          change: Callable[[Batch, Collection[UUID]], T]) -> Change[T] | None:
-        claimed = set(event_ids) - self.applied_events
+        claimed = set(event_ids) - self.applied_events.keys()
         if not claimed:
             return None
         self._check_readable(batch_id)
         self.batches.setdefault(batch_id, Batch(batch_id))
         result = await self.update(batch_id, lambda batch: change(batch, claimed))
-        self.applied_events |= claimed
+        self.applied_events |= dict.fromkeys(claimed, datetime.now(UTC))
         return result
 
     async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
@@ -52,6 +52,12 @@ class InMemoryProgressRepository:
         if after is not None:
             ordered = [b for b in ordered if (b.created_at, str(b.batch_id)) < (after.created_at, str(after.batch_id))]
         return copy.deepcopy(ordered[:limit])
+
+    async def prune_applied_events(self, applied_before: datetime) -> int:
+        pruned = [event_id for event_id, applied_at in self.applied_events.items() if applied_at < applied_before]
+        for event_id in pruned:
+            del self.applied_events[event_id]
+        return len(pruned)
 
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         return [

@@ -49,6 +49,7 @@ SCHEMA = (
     "CREATE CONSTRAINT ingest_batch_id IF NOT EXISTS FOR (b:IngestBatch) REQUIRE b.batch_id IS UNIQUE",
     "CREATE CONSTRAINT ingest_item_id IF NOT EXISTS FOR (i:IngestItem) REQUIRE i.document_id IS UNIQUE",
     "CREATE CONSTRAINT ingest_event_id IF NOT EXISTS FOR (e:IngestEvent) REQUIRE e.event_id IS UNIQUE",
+    "CREATE INDEX ingest_event_applied_at IF NOT EXISTS FOR (e:IngestEvent) ON (e.applied_at)",
     "CREATE INDEX ingest_batch_status IF NOT EXISTS FOR (b:IngestBatch) ON (b.status)",
     "CREATE INDEX ingest_batch_created_at IF NOT EXISTS FOR (b:IngestBatch) ON (b.created_at)",
     "CREATE INDEX ingest_item_state IF NOT EXISTS FOR (i:IngestItem) ON (i.state)",
@@ -112,6 +113,13 @@ _PENDING = f"""
 MATCH (i:IngestItem) WHERE i.state IN $unfinished AND {_OF_A_READABLE_BATCH}
 RETURN coalesce(sum(i.size), 0) AS bytes, count(i) AS documents
 """
+_PRUNE_APPLIED_EVENTS = """
+MATCH (e:IngestEvent) WHERE e.applied_at < $applied_before
+WITH e LIMIT $limit
+DELETE e
+RETURN count(*) AS pruned
+"""
+PRUNE_LIMIT = 10_000  # markers deleted per transaction, so that pruning a long backlog stays small
 _QUARANTINE = f"""
 MATCH (b:IngestBatch {{batch_id: $batch_id}}) WHERE b.{QUARANTINED_REASON} IS NULL
 SET b:{QUARANTINED}, b.{QUARANTINED_REASON} = $reason, b.{QUARANTINED_DETAIL} = $detail, b.quarantined_at = datetime()
@@ -170,6 +178,16 @@ class Neo4jProgressRepository:
                 return [await self._loaded(record) for record in records]
             except UnreadableRecord:
                 continue  # now quarantined, so the page is read again without it
+
+    async def prune_applied_events(self, applied_before: datetime) -> int:
+        pruned = 0
+        while True:
+            async with graph_errors():
+                result = await self._driver.execute_query(
+                    _PRUNE_APPLIED_EVENTS, applied_before=applied_before, limit=PRUNE_LIMIT, database_=self._database)
+            pruned += result.records[0]["pruned"]
+            if result.records[0]["pruned"] < PRUNE_LIMIT:
+                return pruned
 
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         records = await self._read(_STALLED, cutoff=stored_time(cutoff),

@@ -1,6 +1,8 @@
-"""The periodic sweep: give up on stalled documents, and publish completions nobody marked published."""
+"""The periodic sweep: give up on stalled documents, publish completions nobody marked published, and
+forget the ids of events applied long ago."""
 
 import asyncio
+from datetime import timedelta
 from uuid import UUID
 
 from docintake.platform.logging import get_logger
@@ -31,6 +33,8 @@ async def run_sweeper(dependencies: Dependencies) -> None:
             awaiting_completion = await publish_due_completions(
                 dependencies.repo, dependencies.clock, dependencies.publish,
                 settle_seconds=settings.sweep_interval_seconds, awaiting_before=awaiting_completion)
+            await dependencies.repo.prune_applied_events(
+                dependencies.clock() - timedelta(hours=settings.applied_event_retention_hours))
         except Exception:  # noqa: BLE001 - a failed round must not end the sweeps; the next one retries
             log.exception("sweep round failed")
 

@@ -45,6 +45,10 @@ class ProgressRepository(Protocol):
     async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
         """Newest first (created_at, then batch_id, descending), after `after`, of `status` if given."""
 
+    async def prune_applied_events(self, applied_before: datetime) -> int:
+        """Forget which events applied before the time were applied; how many. Safe at any time: the fold
+        gives the same record for any duplication, so an event seen again only costs its work again."""
+
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         """Batches with an unfinished document, or no BatchCreated, that changed no later than `cutoff`
         (more may be named: the sweeper decides per batch)."""
