@@ -13,20 +13,29 @@ from deploy.native.settings import DeploySettings
 
 # Runs side by side on the isolated servers each get a namespace of their own: a vhost and a bucket.
 NAMESPACE = os.environ.get("DOCINTAKE_ISOLATED_NAMESPACE", "")
+# Whole second sets of isolated servers (say, a clean clone checked beside a working copy) take
+# every port this much higher, and a state folder of their own.
+OFFSET = int(os.environ.get("DOCINTAKE_ISOLATED_PORT_OFFSET", "0"))
+
+
+def _port(port: int) -> str:
+    return str(port + OFFSET)
+
 
 ISOLATED = {
-    "DOCINTAKE_RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:5673/{NAMESPACE}",
+    "DOCINTAKE_RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:{_port(5673)}/{NAMESPACE}",
     "DOCINTAKE_MINIO_BUCKET": f"docintake-uploads{'-' + NAMESPACE if NAMESPACE else ''}",
-    "DOCINTAKE_RABBITMQ_MANAGEMENT_PORT": "15673",
-    "DOCINTAKE_MINIO_ENDPOINT": "127.0.0.1:9010",
-    "DOCINTAKE_MINIO_CONSOLE_PORT": "9011",
-    "DOCINTAKE_NEO4J_URI": "bolt://127.0.0.1:7688",
-    "DOCINTAKE_NEO4J_HTTP_PORT": "7475",
-    "DOCINTAKE_STATE_DIR": str(DeploySettings().state_dir.with_name("docintake-isolated")),
-    "DOCINTAKE_GATEWAY_PORT": "8100",
-    "DOCINTAKE_INGESTOR_METRICS_PORT": "8101",
-    "DOCINTAKE_STATUS_PORT": "8102",
-    "DOCINTAKE_STATUS_URL": "http://127.0.0.1:8102",
+    "DOCINTAKE_RABBITMQ_MANAGEMENT_PORT": _port(15673),
+    "DOCINTAKE_MINIO_ENDPOINT": f"127.0.0.1:{_port(9010)}",
+    "DOCINTAKE_MINIO_CONSOLE_PORT": _port(9011),
+    "DOCINTAKE_NEO4J_URI": f"bolt://127.0.0.1:{_port(7688)}",
+    "DOCINTAKE_NEO4J_HTTP_PORT": _port(7475),
+    "DOCINTAKE_STATE_DIR": str(DeploySettings().state_dir.with_name(
+        "docintake-isolated" + (f"-{OFFSET}" if OFFSET else ""))),
+    "DOCINTAKE_GATEWAY_PORT": _port(8100),
+    "DOCINTAKE_INGESTOR_METRICS_PORT": _port(8101),
+    "DOCINTAKE_STATUS_PORT": _port(8102),
+    "DOCINTAKE_STATUS_URL": f"http://127.0.0.1:{_port(8102)}",
 }
 
 
