@@ -10,6 +10,8 @@ from docintake.contracts.events import (
     BatchCompletedData,
     BatchCreated,
     BatchCreatedData,
+    DeletionRequested,
+    DeletionRequestedData,
     DocumentFailed,
     DocumentFailedData,
     DocumentIngested,
@@ -20,6 +22,8 @@ from docintake.contracts.events import (
     DocumentRemoved,
     DocumentRemovedData,
     Event,
+    SourceToRemove,
+    removal_id,
 )
 
 
@@ -72,5 +76,12 @@ def one_of_each() -> list[Event]:
             document_id=ref.document_id,
             data=DocumentRemovedData(collection=ref.collection, source_path=ref.source_path, sha256="cd" * 32,
                                      reason="replaced", document_deleted=True),
+        ),
+        DeletionRequested(
+            batch_id=(deletion_id := uuid4()),
+            data=DeletionRequestedData(scope="sources", collection=ref.collection, sources=[SourceToRemove(
+                removal_id=removal_id(deletion_id, ref.collection, ref.source_path), collection=ref.collection,
+                source_path=ref.source_path, sha256=ref.sha256,
+            )]),
         ),
     ]

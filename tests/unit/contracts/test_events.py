@@ -76,6 +76,7 @@ def test_routing_keys_follow_the_design():
         "batch.completed",
         "batch.cancelled",
         "document.removed",
+        "deletion.requested",
     ]
 
 

@@ -28,7 +28,11 @@ class FailedDocument(BaseModel):
     error_code: str | None = None
 
 
-DocumentOutcome = Literal["queued", "processing", "ingested", "updated", "unchanged", "failed", "cancelled"]
+DocumentOutcome = Literal[
+    "queued", "processing", "ingested", "updated", "unchanged", "removed", "failed", "cancelled",
+]
+# A batch of uploads, or a deletion kept like one (its documents are the sources it removes).
+BatchKind = Literal["ingest", "deletion"]
 
 
 class DocumentEntry(BaseModel):
@@ -44,12 +48,15 @@ class DocumentEntry(BaseModel):
 
 class BatchStatus(BaseModel):
     batch_id: UUID
+    kind: BatchKind = "ingest"
     status: BatchState
     total_documents: int
     processed_count: int
     failed_count: int
     cancelled_count: int = 0
     unchanged_count: int = 0
+    # Sources removed, in a deletion.
+    removed_count: int = 0
     pending_count: int = 0
     failed_documents: list[FailedDocument] = []
     # Every document and its outcome; in a batch's own status, not in the list of batches.
@@ -71,6 +78,22 @@ class BatchAccepted(BaseModel):
     status: Literal["in_progress"] = "in_progress"
     message: str
     warnings: list[str] = []
+
+
+class SourceEntry(BaseModel):
+    collection: str
+    source_path: str
+    sha256: str
+
+
+class DeletionAccepted(BaseModel):
+    """A deletion taken on: what it will remove; its progress is read under deletion_id."""
+
+    deletion_id: UUID
+    total_sources: int
+    status: Literal["in_progress"] = "in_progress"
+    sources: list[SourceEntry]
+    message: str
 
 
 class PendingBytes(BaseModel):

@@ -1,4 +1,4 @@
-"""The event envelope and the seven events of docintake.
+"""The event envelope and the eight events of docintake.
 
 Every event travels whole as the JSON body of one message. Consumers ignore
 fields they do not know (a newer producer must not break an older consumer)
@@ -125,6 +125,8 @@ class BatchCompletedData(Model):
     failed_count: int
     cancelled_count: int = 0
     unchanged_count: int = 0
+    removed_count: int = Field(0, description="Sources removed, in a deletion's completion")
+    kind: Literal["ingest", "deletion"] = Field("ingest", description="A batch of uploads, or a deletion")
     completed_at: datetime
     processing_time_seconds: float
     # 0 at first; higher each time the batch announces a changed outcome (a retry, a late result):
@@ -142,6 +144,32 @@ class DocumentRemovedData(Model):
     sha256: str = Field(description="The content the source no longer has")
     reason: Literal["deleted", "replaced"]
     document_deleted: bool = Field(description="Whether the content left the graph (no other source has it)")
+
+
+class SourceToRemove(Model):
+    """One source a deletion removes, under the id of its removal (the document_id of its DocumentRemoved)."""
+
+    removal_id: UUID
+    collection: str
+    source_path: str
+    sha256: str = Field(description="The content the source had when the deletion was asked for")
+
+
+def removal_id(deletion_id: UUID, collection: str, source_path: str) -> UUID:
+    """The id of one source's removal within a deletion: the same whoever computes it."""
+    return uuid5(deletion_id, f"{collection}\n{source_path}")
+
+
+# What a deletion was asked to remove: named sources of a collection, a whole collection, or the sources
+# whose current version a batch wrote.
+DeletionScope = Literal["sources", "collection", "batch"]
+
+
+class DeletionRequestedData(Model):
+    scope: DeletionScope
+    collection: str | None = Field(None, description="The collection, for the scopes sources and collection")
+    of_batch_id: UUID | None = Field(None, description="The batch whose documents are deleted, for the scope batch")
+    sources: list[SourceToRemove]
 
 
 # ----- the events -----
@@ -201,6 +229,19 @@ class DocumentRemoved(Event):
     data: DocumentRemovedData
 
 
+class DeletionRequested(Event):
+    """A command: remove these sources (the ingestor does, one DocumentRemoved each). Its batch_id is
+    the deletion's id, under which the status service keeps its progress like a batch's."""
+
+    routing_key: ClassVar[str] = "deletion.requested"
+    event_type: Literal["docintake.deletion.requested"] = "docintake.deletion.requested"
+    data: DeletionRequestedData
+
+    @staticmethod
+    def id_for(deletion_id: UUID) -> UUID:
+        return uuid5(deletion_id, "deletion.requested")
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     BatchCreated,
     DocumentQueued,
@@ -209,11 +250,12 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     BatchCompleted,
     BatchCancelled,
     DocumentRemoved,
+    DeletionRequested,
 )
 
 AnyEvent = Annotated[
     BatchCreated | DocumentQueued | DocumentIngested | DocumentFailed | BatchCompleted | BatchCancelled
-    | DocumentRemoved,
+    | DocumentRemoved | DeletionRequested,
     Field(discriminator="event_type"),
 ]
 _any_event: TypeAdapter[Event] = TypeAdapter(AnyEvent)

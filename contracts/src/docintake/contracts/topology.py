@@ -10,5 +10,5 @@ STATUS_QUEUE_NAME = "docintake.status"
 # It is part of the queues' declaration, so changing it means new queues.
 DELIVERY_LIMIT = 10
 
-INGESTOR_ROUTING_KEYS = ("document.queued", "batch.cancelled")
-STATUS_ROUTING_KEYS = ("batch.#", "document.#")
+INGESTOR_ROUTING_KEYS = ("document.queued", "batch.cancelled", "deletion.requested")
+STATUS_ROUTING_KEYS = ("batch.#", "document.#", "deletion.#")

@@ -9,13 +9,15 @@ from fastapi import FastAPI
 
 from docintake.gateway.adapters import event_publishers
 from docintake.gateway.adapters.idempotency_store import IdempotencyStore
+from docintake.gateway.adapters.source_catalog import GraphSourceCatalog
 from docintake.gateway.adapters.status_service import StatusService
 from docintake.gateway.domain.stream_budget import StreamBudget
-from docintake.gateway.entrypoints import probes, status_routes, upload
+from docintake.gateway.entrypoints import deletion_routes, probes, status_routes, upload
 from docintake.gateway.entrypoints.periodic_reaper import run_reaper
 from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
 from docintake.gateway.service_layer.upload_retention import keep_uploads_for
 from docintake.gateway.settings import GatewaySettings
+from docintake.platform.graphdb import open_driver
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology, make_broker
 from docintake.platform.security_headers import install_security_headers
@@ -34,6 +36,7 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
     tracing.instrument_broker(broker)
     store = ObjectStore(settings)
     status_service = StatusService(settings.status_url, (settings.api_key_list or [""])[0], settings.max_streams)
+    sources = GraphSourceCatalog(open_driver(settings, max_connection_pool_size=10), settings.neo4j_database)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -49,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
         yield
         reaper.cancel()
         await status_service.aclose()
+        await sources.close()
         await broker.stop()
         tracing.flush()
         log.info("stopped")
@@ -60,12 +64,13 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
     app.state.store = store
     app.state.answers = IdempotencyStore(store, timedelta(hours=settings.idempotency_key_lifetime_hours))
     app.state.status_service = status_service
+    app.state.sources = sources
     app.state.publish = event_publishers.publish_events
     app.state.streams = StreamBudget(settings.max_streams_per_key, settings.max_streams)
     install_error_handlers(app)
     install_refusal_answers(app)
     install_security_headers(app, settings.cors_origin_list)
-    for routes in (upload.router, status_routes.router, probes.router):
+    for routes in (upload.router, status_routes.router, deletion_routes.router, probes.router):
         app.include_router(routes)
     tracing.instrument_app(app)
     return app

@@ -6,9 +6,9 @@ bootstrap includes the router in the broker it connects (one broker at a time ow
 
 from faststream.rabbit import RabbitRouter
 
-from docintake.contracts.events import BatchCancelled, BatchCreated, DocumentQueued
+from docintake.contracts.events import BatchCancelled, BatchCreated, DeletionRequested, DocumentQueued
 from docintake.platform.messaging import EventPublishers
 
 router = RabbitRouter()
-publishers = EventPublishers(router, "gateway", (BatchCreated, DocumentQueued, BatchCancelled))
+publishers = EventPublishers(router, "gateway", (BatchCreated, DocumentQueued, BatchCancelled, DeletionRequested))
 publish_events = publishers.publish_all

@@ -14,6 +14,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.domain.removals import SourceRemoval
 from docintake.ingestor.domain.versions import CurrentVersion, Figures, SourceWrite
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
@@ -21,6 +22,7 @@ from docintake.platform.graphdb import graph_errors
 SCHEMA = (
     "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
     "CREATE CONSTRAINT source_path IF NOT EXISTS FOR (s:Source) REQUIRE (s.collection, s.path) IS UNIQUE",
+    "CREATE INDEX source_batch IF NOT EXISTS FOR (s:Source) ON (s.batch_id)",
     "CREATE CONSTRAINT author_name IF NOT EXISTS FOR (n:Author) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT department_name IF NOT EXISTS FOR (n:Department) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT tag_name IF NOT EXISTS FOR (n:Tag) REQUIRE n.name IS UNIQUE",
@@ -45,6 +47,35 @@ LOCK_SOURCE = """
 MERGE (s:Source {collection: $collection, path: $path})
 ON CREATE SET s.created_at = datetime()
 SET s.locked_at = datetime()
+"""
+
+# The version `old` a source no longer points at (replaced or deleted), with its chunks and the metadata
+# nodes nothing else links, gone once no source points at it: old_orphaned says whether it went. `old` is
+# locked first, and so are its metadata nodes, so that two transactions unlinking the last two links of
+# one node take turns and the second sees the first's unlinking. The replacement and the deletion of a
+# source both end with it.
+ORPHANED_VERSION = """
+CALL (old) {
+    WITH old WHERE old IS NOT NULL
+    SET old.unlinked_at = datetime()
+}
+WITH *, old IS NOT NULL AND NOT EXISTS { (:Source)-[:CURRENT]->(old) } AS old_orphaned
+CALL (old, old_orphaned) {
+    WITH old WHERE old_orphaned
+    OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
+    WITH old, collect(DISTINCT m) AS metadata
+    FOREACH (m IN metadata | SET m.unlinked_at = datetime())
+    WITH old, metadata
+    CALL (old) {
+        MATCH (c:Chunk)-[:PART_OF]->(old)
+        DETACH DELETE c
+    }
+    DETACH DELETE old
+    WITH metadata
+    UNWIND metadata AS m
+    WITH m WHERE NOT EXISTS { (m)--() }
+    DELETE m
+}
 """
 
 # Then, in one statement: the document, its chunks replaced in order, its metadata links; the source
@@ -90,26 +121,39 @@ CALL (s, old, d, change) {
     DELETE current
     CREATE (s)-[:CURRENT]->(d)
     SET s.document_id = $document_id, s.batch_id = $batch_id, s.change = change,
-        s.replaced_sha256 = old.sha256, s.updated_at = datetime()
+        s.replaced_sha256 = old.sha256, s.updated_at = datetime(),
+        s.object_keys = CASE WHEN $key IN coalesce(s.object_keys, []) THEN s.object_keys
+                             ELSE coalesce(s.object_keys, []) + $key END
 }
-WITH s, old, old_sha256, change,
-     change = 'replaced' AND NOT EXISTS { (:Source)-[:CURRENT]->(old) } AS old_orphaned
-CALL (old, old_orphaned) {
-    WITH old WHERE old_orphaned
-    OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
-    WITH old, collect(DISTINCT m) AS metadata
-    CALL (old) {
-        MATCH (c:Chunk)-[:PART_OF]->(old)
-        DETACH DELETE c
-    }
-    DETACH DELETE old
-    WITH metadata
-    UNWIND metadata AS m
-    WITH m WHERE NOT EXISTS { (m)--() }
-    DELETE m
-}
+WITH s, old, old_sha256, change
+""" + ORPHANED_VERSION + """
 SET s.replaced_document_deleted = CASE WHEN change = 'unchanged' THEN s.replaced_document_deleted ELSE old_orphaned END
 RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha256, old_orphaned
+"""
+
+# The raw objects of the versions a source was written with; for a source written before they were kept,
+# its current version's, where the gateway put it.
+SOURCE_OBJECTS = """
+MATCH (s:Source {collection: $collection, path: $path})
+RETURN coalesce(s.object_keys, ['batches/' + s.batch_id + '/' + s.document_id]) AS keys
+"""
+
+# A source deleted: locked, unlinked and gone, in the transaction that then removes its version if orphaned.
+DELETE_SOURCE = """
+MATCH (s:Source {collection: $collection, path: $path})
+SET s.locked_at = datetime()
+WITH s
+OPTIONAL MATCH (s)-[:CURRENT]->(d:Document)
+WITH s, d.sha256 AS sha256
+DETACH DELETE s
+RETURN sha256
+"""
+
+REMOVE_IF_ORPHANED = """
+OPTIONAL MATCH (old:Document {sha256: $sha256})
+WITH old
+""" + ORPHANED_VERSION + """
+RETURN old IS NULL OR old_orphaned AS document_deleted
 """
 
 
@@ -148,6 +192,13 @@ async def _write_version(tx: AsyncManagedTransaction, parameters: dict[str, Any]
     await (await tx.run(LOCK_SOURCE, parameters)).consume()
     written = await (await tx.run(WRITE_DOCUMENT, parameters)).single(strict=True)
     return SourceWrite(written["change"], written["replaced_sha256"], written["old_orphaned"])
+
+
+async def _delete_source(tx: AsyncManagedTransaction, collection: str, path: str, sha256: str) -> SourceRemoval:
+    deleted = await (await tx.run(DELETE_SOURCE, collection=collection, path=path)).single()
+    removed_sha256 = deleted["sha256"] if deleted is not None else None
+    orphan = await (await tx.run(REMOVE_IF_ORPHANED, sha256=removed_sha256 or sha256)).single(strict=True)
+    return SourceRemoval(deleted is not None, removed_sha256 or sha256, orphan["document_deleted"])
 
 
 class KnowledgeGraph:
@@ -196,6 +247,7 @@ class KnowledgeGraph:
             "collection": ref.collection,
             "path": ref.source_path,
             "sha256": ref.sha256,
+            "key": ref.key,
             "document_id": str(ref.document_id),
             "batch_id": batch_id,
             "properties": document_properties(ref, metadata, parsed),
@@ -209,6 +261,18 @@ class KnowledgeGraph:
         }
         async with graph_errors(), self.driver.session(database=self.database) as session:
             return await session.execute_write(_write_version, parameters)
+
+    async def source_objects(self, collection: str, path: str) -> list[str]:
+        async with graph_errors():
+            records, _, _ = await self.driver.execute_query(
+                SOURCE_OBJECTS, collection=collection, path=path, database_=self.database,
+            )
+        return [str(key) for key in records[0]["keys"]] if records else []
+
+    async def delete_source(self, collection: str, path: str, sha256: str) -> SourceRemoval:
+        """One transaction: the source gone, and its version with it if no other source has it."""
+        async with graph_errors(), self.driver.session(database=self.database) as session:
+            return await session.execute_write(_delete_source, collection, path, sha256)
 
     async def mark_cancelled(self, batch_id: str) -> None:
         self._cancelled.add(batch_id)

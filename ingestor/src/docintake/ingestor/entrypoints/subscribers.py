@@ -25,6 +25,7 @@ from prometheus_client import REGISTRY
 
 from docintake.contracts.events import (
     BatchCancelled,
+    DeletionRequested,
     DocumentFailed,
     DocumentIngested,
     DocumentQueued,
@@ -36,6 +37,7 @@ from docintake.ingestor.domain.failures import BROKER_UNAVAILABLE, TransientFail
 from docintake.ingestor.domain.outcomes import failed
 from docintake.ingestor.entrypoints import metrics
 from docintake.ingestor.service_layer.cancellation import cancel_batch
+from docintake.ingestor.service_layer.deletion import delete_sources
 from docintake.ingestor.service_layer.ingest import ingest_document
 from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
@@ -75,7 +77,7 @@ def carrying(event: type[Event]) -> Callable[[ReceivedMessage], Awaitable[bool]]
 # A body that no filter below accepts is rejected (AckPolicy.REJECT_ON_ERROR): to docintake.dead-letters.
 work_queue = broker.subscriber(
     INGESTOR_QUEUE, EVENTS_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
-    title="docintake.ingestor", description="Queued documents and cancelled batches",
+    title="docintake.ingestor", description="Queued documents, cancelled batches and deletions",
 )
 
 
@@ -94,6 +96,34 @@ async def on_document_queued(event: DocumentQueued, message: RabbitMessage, depe
 async def on_batch_cancelled(event: BatchCancelled, dependencies: Deps) -> None:
     """Mostly done by on_cancellation already; not if no ingestor ran when the batch was cancelled."""
     await cancel_batch(event, dependencies.graph)
+
+
+@work_queue(filter=carrying(DeletionRequested))
+async def on_deletion_requested(event: DeletionRequested, dependencies: Deps, settings: Settings,
+                                message: RabbitMessage) -> None:
+    """Each source removed and announced; a transient failure redelivers the deletion, which redoes
+    only what is left and announces again under the same event ids."""
+    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None):
+        try:
+            removed = await delete_sources(event, dependencies.graph, dependencies.storage, _announce_removal)
+        except TransientFailure as exc:
+            delivery = deliveries_so_far(message) + 1
+            if delivery >= DELIVERY_LIMIT:  # the status service times out what was not announced
+                log.error("giving up on a deletion", error=exc.message, delivery=delivery)
+                raise RejectMessage(requeue=False) from None
+            delay = backoff_seconds(delivery, settings.retry_backoff_max_seconds)
+            log.warning("transient failure in a deletion; will retry", error=exc.message, retry_in=delay)
+            metrics.RETRIES.labels(exc.code).inc()
+            await asyncio.sleep(delay)
+            raise RejectMessage(requeue=True) from None
+        metrics.DOCUMENTS.labels("removed").inc(removed)
+
+
+async def _announce_removal(event: Event) -> None:
+    try:
+        await announce(event)
+    except Exception as exc:  # noqa: BLE001 - whatever the broker client raised, the removal is not out
+        raise TransientFailure(BROKER_UNAVAILABLE, f"Message broker did not confirm the removal: {exc!r}") from exc
 
 
 def cancellation_queue() -> RabbitQueue:

@@ -14,12 +14,17 @@ from opentelemetry.trace import NoOpTracer, Tracer
 from docintake.contracts.events import DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.domain.removals import SourceRemoval
 from docintake.ingestor.domain.versions import CurrentVersion, SourceWrite
 
 
 class Storage(Protocol):
     async def download(self, key: str, path: Path) -> int:
         """Raises ObjectMissing, or StorageUnavailable when storage cannot be reached."""
+        ...
+
+    async def remove(self, keys: list[str]) -> None:
+        """Deletes the objects; one already gone is no error. Raises StorageUnavailable."""
         ...
 
 
@@ -34,6 +39,15 @@ class Graph(Protocol):
         self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
     ) -> SourceWrite:
         """Writes the content and makes it its source's current version, in one transaction."""
+        ...
+
+    async def source_objects(self, collection: str, path: str) -> list[str]:
+        """The keys of the raw objects of the versions the source was written with; none for no such source."""
+        ...
+
+    async def delete_source(self, collection: str, path: str, sha256: str) -> SourceRemoval:
+        """Removes the source and, if no other source has it, its version (chunks, metadata nodes nothing
+        else links), in one transaction; `sha256`: the content to report on when the source is gone already."""
         ...
 
     async def is_cancelled(self, batch_id: str) -> bool: ...

@@ -38,6 +38,7 @@ def batch_properties(batch: Batch) -> Properties:
     """The record itself plus its derived figures, kept on the node so queries can filter and sort."""
     counts = batch.counts
     return {
+        "kind": batch.kind,
         "created_at": stored_time(batch.created_at),
         "manifest_known": batch.manifest_known,
         "cancelled_at": stored_time(batch.cancelled_at),
@@ -50,6 +51,7 @@ def batch_properties(batch: Batch) -> Properties:
         "failed_count": counts.failed,
         "cancelled_count": counts.cancelled,
         "unchanged_count": counts.unchanged,
+        "removed_count": counts.removed,
         "pending_count": counts.pending,
         "completed_at": stored_time(batch.completed_at),
     }
@@ -93,6 +95,7 @@ def batch_from_properties(props: Properties, documents: list[DocumentProgress]) 
     """A batch node that was only just created carries nothing but its id: the defaults fill the rest."""
     return Batch(
         batch_id=UUID(props["batch_id"]),
+        kind=props.get("kind", "ingest"),
         created_at=_native(props.get("created_at")),
         manifest_known=props.get("manifest_known", False),
         cancelled_at=_native(props.get("cancelled_at")),

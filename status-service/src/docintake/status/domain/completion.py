@@ -34,6 +34,8 @@ def completion_event(batch: Batch) -> BatchCompleted:
             failed_count=counts.failed,
             cancelled_count=counts.cancelled,
             unchanged_count=counts.unchanged,
+            removed_count=counts.removed,
+            kind=batch.kind,
             completed_at=completed_at,
             processing_time_seconds=batch.processing_time_seconds or 0.0,
             completion_round=batch.completion_round,

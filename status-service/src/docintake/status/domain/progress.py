@@ -11,15 +11,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from docintake.contracts.api import BatchState, DocumentOutcome
+from docintake.contracts.api import BatchKind, BatchState, DocumentOutcome
 from docintake.contracts.events import (
     BatchCancelled,
     BatchCreated,
+    DeletionRequested,
     DocumentFailed,
     DocumentIngested,
     DocumentQueued,
     DocumentRef,
+    DocumentRemoved,
     Event,
+    SourceToRemove,
 )
 from docintake.status.domain.refusals import BatchAlreadyFinished, BatchIsCancelled, NothingToRetry
 
@@ -30,8 +33,16 @@ PRESUMED_FAILURES = frozenset({TIMED_OUT, NOT_QUEUED})
 RECENT_FINISHES = 20  # how many recent finishes the completion estimate is based on
 
 PROGRESS_EVENTS: tuple[type[Event], ...] = (
-    BatchCreated, DocumentQueued, DocumentIngested, DocumentFailed, BatchCancelled,
+    BatchCreated, DocumentQueued, DocumentIngested, DocumentFailed, BatchCancelled, DeletionRequested, DocumentRemoved,
 )
+
+
+def is_progress(event: Event) -> bool:
+    """Whether the event moves a record: a DocumentRemoved only as a deletion's (a replaced version's is
+    told by its upload's DocumentIngested)."""
+    if isinstance(event, DocumentRemoved):
+        return event.data.reason == "deleted"
+    return isinstance(event, PROGRESS_EVENTS)
 
 
 class DocumentState(StrEnum):
@@ -40,6 +51,8 @@ class DocumentState(StrEnum):
     INGESTED = "ingested"
     # The content its source had already: not written again.
     UNCHANGED = "unchanged"
+    # A source a deletion removed.
+    REMOVED = "removed"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -54,19 +67,30 @@ _RANK = {
     DocumentState.PROCESSING: 1,
     DocumentState.INGESTED: _TERMINAL_RANK,
     DocumentState.UNCHANGED: _TERMINAL_RANK,
+    DocumentState.REMOVED: _TERMINAL_RANK,
     DocumentState.FAILED: _TERMINAL_RANK,
     DocumentState.CANCELLED: _TERMINAL_RANK,
 }
 UNFINISHED_STATES = tuple(state for state in DocumentState if not state.is_terminal)
-SUCCEEDED_STATES = (DocumentState.INGESTED, DocumentState.UNCHANGED)
+SUCCEEDED_STATES = (DocumentState.INGESTED, DocumentState.UNCHANGED, DocumentState.REMOVED)
 _OUTCOMES: dict[DocumentState, DocumentOutcome] = {
     DocumentState.QUEUED: "queued",
     DocumentState.PROCESSING: "processing",
     DocumentState.INGESTED: "ingested",
     DocumentState.UNCHANGED: "unchanged",
+    DocumentState.REMOVED: "removed",
     DocumentState.FAILED: "failed",
     DocumentState.CANCELLED: "cancelled",
 }
+
+
+def removal_ref(source: SourceToRemove) -> DocumentRef:
+    """A source a deletion removes, kept as a document of its record: named by its path, with no upload."""
+    return DocumentRef(
+        document_id=source.removal_id, filename=source.source_path.rpartition("/")[2] or source.source_path,
+        content_type="", size=0, sha256=source.sha256, bucket="", key="",
+        collection=source.collection, source_path=source.source_path,
+    )
 
 
 def _latest(known: datetime | None, at: datetime) -> datetime:
@@ -143,10 +167,11 @@ class Counts:
     failed: int
     cancelled: int
     unchanged: int = 0
+    removed: int = 0
 
     @property
     def succeeded(self) -> int:
-        return self.ingested + self.unchanged
+        return self.ingested + self.unchanged + self.removed
 
     @property
     def pending(self) -> int:
@@ -158,6 +183,8 @@ class Batch:
     """A batch's progress record: its documents plus what the batch-level events said."""
 
     batch_id: UUID
+    # A batch of uploads, or a deletion: its documents are then the sources it removes.
+    kind: BatchKind = "ingest"
     created_at: datetime | None = None
     # Whether the full list of documents is known: from a BatchCreated (the gateway's, or the one the
     # stall sweeper publishes for a batch whose own never came).
@@ -181,6 +208,7 @@ class Batch:
             failed=states.count(DocumentState.FAILED),
             cancelled=states.count(DocumentState.CANCELLED),
             unchanged=states.count(DocumentState.UNCHANGED),
+            removed=states.count(DocumentState.REMOVED),
         )
 
     @property
@@ -269,6 +297,12 @@ class Batch:
                 if document.follow_attempt(event.data.attempt):
                     document.advance(DocumentState.FAILED, at, error=event.data.message,
                                      error_code=event.data.error_code)
+            case DeletionRequested():
+                self._take_deletion(event)
+            case DocumentRemoved() if event.data.reason == "deleted":
+                document = self._document(event.document_id)
+                document.reported_filename = document.reported_filename or event.data.source_path
+                document.advance(DocumentState.REMOVED, at)
             case BatchCancelled():
                 if not self.is_finished and self.cancelled_at is None:
                     self.cancelled_at = at
@@ -288,6 +322,17 @@ class Batch:
         for ref in event.data.documents:
             document = self._document(ref.document_id)
             document.ref = ref  # the manifest is authoritative over what DocumentQueued repeated
+            document.heard_of(event.occurred_at)
+
+    def _take_deletion(self, event: DeletionRequested) -> None:
+        self.kind = "deletion"
+        self.created_at = event.occurred_at if not self.manifest_known else min(
+            filter(None, (self.created_at, event.occurred_at)))
+        self.manifest_known = True
+        for source in event.data.sources:
+            document = self._document(source.removal_id)
+            document.ref = removal_ref(source)
+            document.queued = True  # the ingestor has it as soon as the deletion is out
             document.heard_of(event.occurred_at)
 
     def _document(self, document_id: UUID) -> DocumentProgress:
@@ -322,6 +367,8 @@ class Batch:
         """The failed documents whose upload is known, to be queued again; refuses if there is none."""
         if self.cancelled_at is not None:
             raise BatchIsCancelled(f"batch {self.batch_id} was cancelled")
+        if self.kind == "deletion":
+            raise NothingToRetry(f"deletion {self.batch_id} is not retried; delete what is left again")
         retryable = [doc for doc in self.failed_documents if doc.ref is not None]
         if not retryable:
             raise NothingToRetry(f"batch {self.batch_id} has no failed document to retry")

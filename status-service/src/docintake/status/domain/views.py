@@ -17,12 +17,14 @@ def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> Batch
     counts = batch.counts
     return BatchStatus(
         batch_id=batch.batch_id,
+        kind=batch.kind,
         status=batch.status,
         total_documents=counts.total,
         processed_count=counts.ingested,
         failed_count=counts.failed,
         cancelled_count=counts.cancelled,
         unchanged_count=counts.unchanged,
+        removed_count=counts.removed,
         pending_count=counts.pending,
         failed_documents=[
             FailedDocument(document_id=document.document_id, filename=document.filename,

@@ -6,7 +6,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from docintake.contracts.events import Event
-from docintake.status.domain.progress import PROGRESS_EVENTS, Batch
+from docintake.status.domain.progress import Batch, is_progress
 from docintake.status.service_layer.ports import ProgressRepository
 
 
@@ -25,7 +25,7 @@ class Projected:
 
 async def apply_events(events: Sequence[Event], repo: ProgressRepository) -> Projected:
     """Fold events of one batch into its record in one change, each event once; the outcome of each."""
-    progress = [event for event in events if isinstance(event, PROGRESS_EVENTS)]
+    progress = [event for event in events if is_progress(event)]
     if not progress:
         return Projected([_outcome(event, set()) for event in events])
 
@@ -46,7 +46,7 @@ async def apply_events(events: Sequence[Event], repo: ProgressRepository) -> Pro
 
 
 def _outcome(event: Event, applied: set[UUID]) -> Outcome:
-    if not isinstance(event, PROGRESS_EVENTS):
+    if not is_progress(event):
         return Outcome.IGNORED
     if event.event_id in applied:
         applied.discard(event.event_id)  # a second copy in the same group is a duplicate
