@@ -154,7 +154,7 @@ async def test_many_writers_of_one_source_at_once_leave_one_current_version_and_
 
     writes = await asyncio.gather(*(
         knowledge_graph.write_document(ref, str(uuid4()), DocumentMetadata(), parsed,
-                                       [Chunk(0, f"contender {ref.sha256}", None, None)])
+                                       [Chunk(0, f"contender {ref.sha256}", None)])
         for ref in refs))
 
     assert sorted(write.change for write in writes) == ["added"] + ["replaced"] * 7
@@ -178,9 +178,9 @@ async def test_a_write_of_the_content_current_already_is_unchanged_and_keeps_wha
     parsed = ParsedDocument("markdown", (Section("text"),), 1)
 
     for ref in (first, second):
-        await knowledge_graph.write_document(ref, str(uuid4()), DocumentMetadata(), parsed, [Chunk(0, "t", None, None)])
+        await knowledge_graph.write_document(ref, str(uuid4()), DocumentMetadata(), parsed, [Chunk(0, "t", None)])
     late = await knowledge_graph.write_document(same_as_second, str(uuid4()), DocumentMetadata(), parsed,
-                                                [Chunk(0, "t", None, None)])
+                                                [Chunk(0, "t", None)])
 
     assert late.change == "unchanged"
     current = await knowledge_graph.current_version(second)

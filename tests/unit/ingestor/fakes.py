@@ -10,7 +10,7 @@ from docintake.platform.errors import GraphUnavailable
 from tests.support.events import document_ref
 
 CONTENT = b"the uploaded bytes"
-PARSED = ParsedDocument("markdown", (Section("Graphs link documents. " * 100, heading="Graphs"),), 1)
+PARSED = ParsedDocument("markdown", (Section("Graphs link documents. " * 100, heading_path=("Graphs",)),), 1)
 
 
 class FakeStorage:

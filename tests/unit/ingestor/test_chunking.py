@@ -17,8 +17,8 @@ def test_size_must_exceed_overlap_which_cannot_be_negative(size, overlap):
 
 
 def test_a_short_section_is_one_chunk_keeping_page_and_heading():
-    assert chunk_sections([Section("  Short text.\n", page=4, heading="Intro")]) == [
-        Chunk(index=0, text="Short text.", page=4, heading="Intro")
+    assert chunk_sections([Section("  Short text.\n", page=4, heading_path=("Intro",))]) == [
+        Chunk(index=0, text="Short text.", page=4, heading_path=("Intro",))
     ]
 
 
@@ -77,9 +77,9 @@ def test_no_overlap_means_chunks_simply_follow_each_other():
 
 def test_chunks_do_not_span_sections_and_are_numbered_across_the_document():
     sections = [
-        Section(" ".join([SENTENCE] * 10), page=1, heading="One"),
+        Section(" ".join([SENTENCE] * 10), page=1, heading_path=("One",)),
         Section("   "),
-        Section(" ".join([SENTENCE] * 10), page=2, heading="Two"),
+        Section(" ".join([SENTENCE] * 10), page=2, heading_path=("Two",)),
     ]
 
     chunks = chunk_sections(sections, size=200, overlap=20)

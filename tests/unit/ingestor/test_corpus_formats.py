@@ -38,7 +38,7 @@ def test_outlook_message_attachments_are_read_under_their_names():
 
     assert document.sections[0].heading == "Fake email with attachment"
     assert "Here's the attachments!" in document.sections[0].text
-    assert [(section.heading, section.text) for section in document.sections[1:]] == [
+    assert [(" > ".join(section.heading_path), section.text) for section in document.sections[1:]] == [
         ("fake-attachment.txt", "Hey this is a fake attachment!")
     ]
 

@@ -170,7 +170,7 @@ def test_zip_members_are_read_and_headed_by_their_paths_nested_archives_too(writ
     document = parse(write, "bundle.zip", data)
 
     assert document.detected_type == "zip"
-    assert [(section.heading, section.text) for section in document.sections] == [
+    assert [(" > ".join(section.heading_path), section.text) for section in document.sections] == [
         ("notes.txt", "Renewal pricing agreed."),
         ("reports/summary.docx > Shipment delays", "Shipment delays\nLogistics improved in May."),
         ("older.zip > minutes/board.txt", "The board approved the budget."),
@@ -243,7 +243,9 @@ def test_expansion_limit_holds_across_every_level_of_nesting(write):
     document = parse(write, "parts.zip", data, max_expanded_bytes=10_000)
 
     assert error.code == failures.ARCHIVE_TOO_LARGE
-    assert [section.heading for section in document.sections] == [f"part-{n}.zip > ledger.txt" for n in range(3)]
+    assert [section.heading_path for section in document.sections] == [
+        (f"part-{n}.zip", "ledger.txt") for n in range(3)
+    ]
 
 
 def test_zip_member_with_damaged_bytes_is_left_out(write):
@@ -255,7 +257,9 @@ def test_zip_member_with_damaged_bytes_is_left_out(write):
 
     document = parse(write, "damaged.zip", data)
 
-    assert [(section.heading, section.text) for section in document.sections] == [("good.txt", "Readable text.")]
+    assert [(" > ".join(section.heading_path), section.text) for section in document.sections] == [
+        ("good.txt", "Readable text.")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_xlsx_gives_a_section_per_sheet_with_tab_separated_rows(write):
     document = parse(write, "stock.xlsx", data)
 
     assert document.detected_type == "xlsx"
-    assert document.sections == (Section("Item\tCount\nbolt\t3\nnut\t12.5", heading="Stock"),)
+    assert document.sections == (Section("Item\tCount\nbolt\t3\nnut\t12.5", heading_path=("Stock",)),)
 
 
 def test_markdown_sections_follow_atx_headings_but_not_inside_code(write):
@@ -341,7 +341,7 @@ def test_expansion_limit_is_configurable(write):
 def test_zip_that_is_not_office_is_read_as_an_archive(write):
     document = parse(write, "bundle.docx", _zip({"notes.txt": b"hello"}))
 
-    assert (document.detected_type, document.sections) == ("zip", (Section("hello", heading="notes.txt"),))
+    assert (document.detected_type, document.sections) == ("zip", (Section("hello", heading_path=("notes.txt",)),))
 
 
 def test_unreadable_zip_is_corrupt(write):

@@ -101,7 +101,7 @@ CALL (d) {
 CALL (d) {
     UNWIND $chunks AS chunk
     CREATE (c:Chunk {document_sha256: $sha256, index: chunk.index, text: chunk.text})
-    SET c.page = chunk.page, c.heading = chunk.heading
+    SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
     CREATE (c)-[:PART_OF]->(d)
     WITH c ORDER BY c.index
     WITH collect(c) AS chunks
@@ -252,7 +252,14 @@ class KnowledgeGraph:
             "batch_id": batch_id,
             "properties": document_properties(ref, metadata, parsed),
             "chunks": [
-                {"index": c.index, "text": c.text, "page": c.page, "heading": c.heading} for c in chunks
+                {
+                    "index": c.index,
+                    "text": c.text,
+                    "page": c.page,
+                    "heading": c.heading,
+                    "heading_path": list(c.heading_path),
+                }
+                for c in chunks
             ],
             "authors": [metadata.author] if metadata.author else [],
             "departments": [metadata.department] if metadata.department else [],

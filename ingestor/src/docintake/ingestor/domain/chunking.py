@@ -22,7 +22,7 @@ def chunk_sections(sections: Iterable[Section], size: int = 1000, overlap: int =
     chunks: list[Chunk] = []
     for section in sections:
         for start, end in spans(section.text, size, overlap):
-            chunks.append(Chunk(len(chunks), section.text[start:end], section.page, section.heading))
+            chunks.append(Chunk(len(chunks), section.text[start:end], section.page, section.heading_path))
     return chunks
 
 

@@ -7,13 +7,20 @@ from docintake.contracts.events import Extraction
 
 @dataclass(frozen=True)
 class Section:
-    """A run of text under one heading, on one page where the format has pages; `ocr`: its text was recognised
-    in an image of the page (each OCR'd page is one section)."""
+    """A run of text under one heading, on one page where the format has pages; `heading_path`: the headings
+    above it, outermost first and its own last (a title, chapter, section; a slide's title; an archive member's
+    path before the member's own headings); `ocr`: its text was recognised in an image of the page (each OCR'd
+    page is one section)."""
 
     text: str
     page: int | None = None
-    heading: str | None = None
+    heading_path: tuple[str, ...] = ()
     ocr: bool = False
+
+    @property
+    def heading(self) -> str | None:
+        """The section's own heading, the last of its path."""
+        return self.heading_path[-1] if self.heading_path else None
 
 
 @dataclass(frozen=True)
@@ -44,9 +51,14 @@ class ParsedDocument:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A piece of one section, numbered over the whole document; what the knowledge graph stores and links."""
+    """A piece of one section, numbered over the whole document, with the section's page and heading path (every
+    chunk of a section repeats them); what the knowledge graph stores and links."""
 
     index: int
     text: str
     page: int | None
-    heading: str | None
+    heading_path: tuple[str, ...] = ()
+
+    @property
+    def heading(self) -> str | None:
+        return self.heading_path[-1] if self.heading_path else None

@@ -131,17 +131,22 @@ def _no_text_reason(kind: str) -> str:
 
 
 class _Sections:
-    """Collects text into sections, starting a new one at every heading."""
+    """Collects text into sections, starting a new one at every heading; each section's heading path is the
+    headings above it, a heading of a level ending those of its level and below (level 0: the document's title)."""
 
-    def __init__(self, heading: str | None = None) -> None:
+    def __init__(self, title: str | None = None) -> None:
         self.sections: list[Section] = []
         self._parts: list[str] = []
-        self._heading = heading
+        self._path: list[tuple[int, str]] = [(0, title)] if title else []
 
-    def start(self, heading: str) -> None:
-        if heading.strip():  # an empty heading paragraph does not end the section it stands in
+    def start(self, heading: str, level: int = 1) -> None:
+        heading = heading.strip()
+        if heading:  # an empty heading paragraph does not end the section it stands in
             self._flush()
-            self._heading = heading.strip()
+            while self._path and self._path[-1][0] >= level:
+                self._path.pop()
+            if not (self._path and self._path[-1] == (0, heading)):  # an h1 repeating the title is the title
+                self._path.append((level, heading))
 
     def add(self, text: str) -> None:
         self._parts.append(text)
@@ -152,7 +157,8 @@ class _Sections:
 
     def _flush(self) -> None:
         if self._parts:
-            self.sections.append(Section("".join(self._parts), heading=self._heading))
+            path = tuple(heading for _, heading in self._path)
+            self.sections.append(Section("".join(self._parts), heading_path=path))
             self._parts = []
 
 
@@ -215,7 +221,7 @@ def _pdf_page_text(document: pypdfium2.PdfDocument, index: int) -> str:
 def parse_docx(path: Path) -> Extracted:
     document = docx.Document(str(path))
     headings = {
-        style.style_id
+        style.style_id: _heading_level(style.name)
         for style in document.styles
         if style.type == WD_STYLE_TYPE.PARAGRAPH and style.name.startswith(("Heading", "Title"))
     }
@@ -226,10 +232,18 @@ def parse_docx(path: Path) -> Extracted:
             continue
         text = "".join(_docx_runs_text(block))
         style = block.find(_W_STYLE_PATH)
-        if style is not None and style.get(_W_VAL) in headings:
-            sections.start(text)
+        if style is not None and (level := headings.get(style.get(_W_VAL))) is not None:
+            sections.start(text, level)
         sections.add(text + "\n")
     return sections.done(), None
+
+
+def _heading_level(style_name: str) -> int:
+    """Title 0, Heading 1 to Heading 9 their number, any other heading style below them."""
+    if style_name.startswith("Title"):
+        return 0
+    number = style_name.removeprefix("Heading").strip()
+    return int(number) if number.isdigit() else 10
 
 
 # Word's XML is walked directly: python-docx's object model is several times slower on long documents
@@ -284,7 +298,7 @@ def parse_pptx(path: Path) -> Extracted:
         title = slide.shapes.title
         heading = title.text_frame.text.strip() if title is not None and title.has_text_frame else ""
         text = "\n".join(_shape_lines(slide.shapes))
-        sections.append(Section(text, page=number, heading=heading or None))
+        sections.append(Section(text, page=number, heading_path=(heading,) if heading else ()))
     return sections, len(presentation.slides)
 
 
@@ -304,7 +318,7 @@ def parse_xlsx(path: Path) -> Extracted:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         try:
             sheets = workbook.worksheets
-            return [Section(_sheet_text(sheet), heading=sheet.title) for sheet in sheets], len(sheets)
+            return [Section(_sheet_text(sheet), heading_path=(sheet.title,)) for sheet in sheets], len(sheets)
         finally:
             workbook.close()
 
@@ -335,7 +349,7 @@ def parse_text(path: Path) -> Extracted:
     return [Section(decode_text(path.read_bytes()))], None
 
 
-_ATX_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_ATX_HEADING = re.compile(r" {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 
 
@@ -349,7 +363,7 @@ def parse_markdown(path: Path) -> Extracted:
             elif marker.group(1).startswith(fence):
                 fence = None
         elif fence is None and (heading := _ATX_HEADING.match(line)):
-            sections.start(heading.group(1))
+            sections.start(heading.group(2), len(heading.group(1)))
         sections.add(line + "\n")
     return sections.done(), None
 
@@ -439,7 +453,7 @@ def html_sections(markup: str) -> list[Section]:
         if not text.strip():
             continue
         if block.tag in _HEADINGS:
-            sections.start(_SPACES.sub(" ", text))
+            sections.start(_SPACES.sub(" ", text), int(block.tag[1]))
         sections.add(("\t" if _same_row(previous, block) else "\n") + text)
         previous = block
     return sections.done()
@@ -511,7 +525,8 @@ def parse_eml(path: Path) -> Extracted:
     if attachments:
         lines.append("Attachments: " + ", ".join(attachments))
     text = "\n".join(lines) + "\n\n" + _mail_body(message)
-    return [Section(text, heading=_header(message, "Subject") or None)], None
+    subject = _header(message, "Subject")
+    return [Section(text, heading_path=(subject,) if subject else ())], None
 
 
 def _header(message: EmailMessage, name: str) -> str:

@@ -44,4 +44,4 @@ def extract(path: Path, kind: str) -> tuple[list[Section], int | None]:
     metadata = result.metadata
     pages = metadata.get("slide_count") or metadata.get("sheet_count")  # where it counts them, they are pages
     subject = str(metadata.get("subject") or "").strip()
-    return [Section(result.content, heading=subject or None)], int(pages) if pages else None
+    return [Section(result.content, heading_path=(subject,) if subject else ())], int(pages) if pages else None

@@ -128,5 +128,4 @@ class Members:
 
 def _headed(path: str, section: Section) -> Section:
     """A member's section under a heading path that starts with the member's own path."""
-    heading = f"{path} > {section.heading}" if section.heading else path
-    return replace(section, heading=heading)
+    return replace(section, heading_path=(path, *section.heading_path))

@@ -20,17 +20,19 @@ def parse_odp(path: Path) -> tuple[list[Section], int | None]:
         content = etree.fromstring(package.read("content.xml"), etree.XMLParser(resolve_entities=False))
     slides = list(content.iter(f"{_DRAW}page"))
     sections = [
-        Section("\n".join(_paragraphs(slide)), page=number, heading=_title(slide))
+        Section("\n".join(_paragraphs(slide)), page=number, heading_path=_title(slide))
         for number, slide in enumerate(slides, start=1)
     ]
     return sections, len(slides)
 
 
-def _title(slide: etree._Element) -> str | None:
+def _title(slide: etree._Element) -> tuple[str, ...]:
+    """The slide's title as its heading path, or none."""
     for frame in slide.iter(f"{_DRAW}frame"):
         if frame.get(_PRESENTATION_CLASS) == "title":
-            return " ".join(_paragraphs(frame)).strip() or None
-    return None
+            title = " ".join(_paragraphs(frame)).strip()
+            return (title,) if title else ()
+    return ()
 
 
 def _paragraphs(element: etree._Element) -> Iterator[str]:

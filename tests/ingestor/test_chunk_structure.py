@@ -1,0 +1,36 @@
+"""Chunk nodes written by the running ingestor carry their page and heading path."""
+
+import io
+from uuid import uuid4
+
+import pptx
+
+from tests.support.broker import listen
+from tests.support.ingest import outcomes_for, queue
+
+
+def _deck(titles: list[str]) -> bytes:
+    presentation = pptx.Presentation()
+    for title in titles:
+        slide = presentation.slides.add_slide(presentation.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = f"What {title} means for the project."
+    buffer = io.BytesIO()
+    presentation.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_chunk_nodes_carry_page_and_heading_path(ingestor, broker, store, graph, settings):
+    titles = [f"Roadmap {uuid4()}", "Risks", "Budget"]
+    async with listen(settings.rabbitmq_url, "document.*") as listener:
+        event = await queue(broker, store, _deck(titles), "deck.pptx")
+        mine = outcomes_for(event)
+        await listener.collect(mine)
+    [outcome] = mine(listener.events)
+    assert outcome["event_type"] == "docintake.document.ingested", outcome
+    records, _, _ = await graph.execute_query(
+        "MATCH (c:Chunk)-[:PART_OF]->(:Document {sha256: $sha}) "
+        "RETURN c.index AS index, c.page AS page, c.heading_path AS heading_path ORDER BY c.index",
+        sha=event.data.document.sha256,
+    )
+    assert [(r["page"], r["heading_path"]) for r in records] == [(n, [title]) for n, title in enumerate(titles, 1)]
