@@ -102,7 +102,7 @@ def test_docx_sections_follow_headings_and_include_tables(write):
     assert [section.heading for section in document.sections] == ["Introduction", "Results"]
     assert document.sections[0].text == "Introduction\nWhy we measure."
     assert document.sections[1].text.startswith("Results\nLatency halved.")
-    assert "Service\tp99\ngateway\t12 ms" in document.sections[1].text
+    assert "| Service | p99 |\n| --- | --- |\n| gateway | 12 ms |" in document.sections[1].text
 
 
 def test_pptx_gives_a_section_per_slide_titled_by_the_slide(write):
@@ -117,14 +117,15 @@ def test_pptx_gives_a_section_per_slide_titled_by_the_slide(write):
     assert "Zip bombs" in document.sections[1].text
 
 
-def test_xlsx_gives_a_section_per_sheet_with_tab_separated_rows(write):
+def test_xlsx_gives_a_section_per_sheet_as_a_markdown_table(write):
     stock = [["Item", "Count"], ["bolt", 3.0], [None, None], ["nut", 12.5]]
     data = documents.xlsx({"Stock": stock, "Empty": []})
 
     document = parse(write, "stock.xlsx", data)
 
     assert document.detected_type == "xlsx"
-    assert document.sections == (Section("Item\tCount\nbolt\t3\nnut\t12.5", heading_path=("Stock",)),)
+    table = "| Item | Count |\n| --- | --- |\n| bolt | 3 |\n| nut | 12.5 |"
+    assert document.sections == (Section(table, heading_path=("Stock",)),)
 
 
 def test_markdown_sections_follow_atx_headings_but_not_inside_code(write):
@@ -137,28 +138,32 @@ def test_markdown_sections_follow_atx_headings_but_not_inside_code(write):
     assert "# not a heading" in document.sections[1].text
 
 
-def test_csv_records_under_a_header_become_column_value_lines(write):
+def test_csv_rows_under_a_header_become_a_markdown_table(write):
     rows = [["team", "city", "cups"], ["Canadiens", "Montreal", "24"], ["Bruins", "", "6"]]
 
     document = parse(write, "teams.csv", documents.csv_bytes(rows, delimiter=";"))
 
     assert document.detected_type == "csv"
-    assert text_of(document) == "team: Canadiens\ncity: Montreal\ncups: 24\n\nteam: Bruins\ncups: 6"
+    assert text_of(document) == (
+        "| team | city | cups |\n| --- | --- | --- |\n| Canadiens | Montreal | 24 |\n| Bruins |  | 6 |"
+    )
 
 
-def test_csv_rows_without_a_header_are_tab_separated(write):
+def test_csv_rows_without_a_header_are_a_markdown_table_under_column_numbers(write):
     rows = [["Lorem, ipsum", "dolor"], ["sit", "amet"], ["consectetur", "adipiscing"]]
 
     document = parse(write, "words.csv", documents.csv_bytes(rows))
 
-    assert text_of(document) == "Lorem, ipsum\tdolor\nsit\tamet\nconsectetur\tadipiscing"
+    assert text_of(document) == (
+        "| Column 1 | Column 2 |\n| --- | --- |\n| Lorem, ipsum | dolor |\n| sit | amet |\n| consectetur | adipiscing |"
+    )
 
 
 def test_tsv_is_split_at_tabs(write):
     document = parse(write, "teams.tsv", b"team\tcity, state\tcups\nRangers\tNew York, NY\t4\n")
 
     assert document.detected_type == "tsv"
-    assert text_of(document) == "team: Rangers\ncity, state: New York, NY\ncups: 4"
+    assert text_of(document) == "| team | city, state | cups |\n| --- | --- | --- |\n| Rangers | New York, NY | 4 |"
 
 
 @pytest.mark.parametrize(

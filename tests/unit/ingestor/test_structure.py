@@ -1,15 +1,18 @@
-"""Structure kept through parsing and chunking: heading paths on every chunk."""
+"""Structure kept through parsing and chunking: heading paths on every chunk, tables as Markdown tables cut
+between rows under their header."""
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
 import docx
+import openpyxl
 import pptx
 
 from docintake.ingestor.adapters.parsers.formats import parse_file
 from docintake.ingestor.domain.chunking import chunk_sections
-from docintake.ingestor.domain.document import ParsedDocument
+from docintake.ingestor.domain.document import ParsedDocument, Section
 
 
 def parse(tmp_path: Path, name: str, data: bytes) -> ParsedDocument:
@@ -97,3 +100,124 @@ def test_mail_subject_heads_the_mail(tmp_path):
     data = b"Subject: Budget approved\nFrom: a@example.com\n\nThe budget is approved.\n"
     document = parse(tmp_path, "mail.eml", data)
     assert paths(document) == [("Budget approved",)]
+
+
+HEADER = "| Item | Count | Note |\n| --- | --- | --- |"
+
+
+def _table(rows: int) -> str:
+    return HEADER + "".join(f"\n| item {n} | {n * 7} | bolted to frame {n} of the rack |" for n in range(rows))
+
+
+def test_a_long_table_is_cut_between_rows_each_chunk_under_the_header():
+    table = _table(200)
+    section = Section(f"Stock as counted.\n\n{table}\n\nCounted by Ada.", heading_path=("Stock", "May"))
+
+    chunks = chunk_sections([section], size=500, overlap=50)
+
+    table_chunks = [chunk for chunk in chunks if chunk.text.startswith("| Item")]
+    assert len(table_chunks) > 5
+    rows = set(table.split("\n")[2:])
+    for chunk in table_chunks:
+        assert chunk.text.startswith(HEADER + "\n") and len(chunk.text) <= 500
+        assert set(chunk.text.split("\n")[2:]) <= rows  # whole rows only
+    assert [row for chunk in table_chunks for row in chunk.text.split("\n")[2:]] == table.split("\n")[2:]
+    assert chunks[0].text == "Stock as counted." and chunks[-1].text == "Counted by Ada."
+    assert {chunk.heading_path for chunk in chunks} == {("Stock", "May")}
+
+
+def test_a_row_longer_than_a_chunk_is_kept_whole_under_the_header():
+    long_row = "| wide | " + "x" * 600 + " |"
+    table = f"{HEADER}\n| a | 1 | b |\n{long_row}\n| c | 2 | d |"
+    chunks = chunk_sections([Section(table)], size=200, overlap=20)
+    assert [chunk.text for chunk in chunks] == [
+        f"{HEADER}\n| a | 1 | b |",
+        f"{HEADER}\n{long_row}",
+        f"{HEADER}\n| c | 2 | d |",
+    ]
+
+
+def test_a_long_section_split_repeats_its_heading_path_on_every_chunk():
+    section = Section("Cables run under the floor. " * 200, page=3, heading_path=("Handbook", "Setup", "Network"))
+    chunks = chunk_sections([section], size=300, overlap=30)
+    assert len(chunks) > 10
+    assert {(chunk.page, chunk.heading_path) for chunk in chunks} == {(3, ("Handbook", "Setup", "Network"))}
+
+
+def test_docx_headings_and_table_give_chunks_with_paths_and_a_markdown_table(tmp_path):
+    document = docx.Document()
+    document.add_heading("Handbook", level=0)
+    document.add_heading("Setup", level=1)
+    document.add_heading("Hardware", level=2)
+    document.add_paragraph("The rack holds these parts.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Part", "Count"
+    for part, count in (("bolt", "3"), ("nut | washer", "12")):
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = part, count
+    document.add_heading("Usage", level=1)
+    document.add_paragraph("Switch it on.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+
+    chunks = chunk_sections(parse(tmp_path, "handbook.docx", buffer.getvalue()).sections)
+
+    by_path = {chunk.heading_path: chunk.text for chunk in chunks}
+    assert set(by_path) == {
+        ("Handbook",),
+        ("Handbook", "Setup"),
+        ("Handbook", "Setup", "Hardware"),
+        ("Handbook", "Usage"),
+    }
+    assert "| Part | Count |\n| --- | --- |\n| bolt | 3 |\n| nut \\| washer | 12 |" in by_path[
+        ("Handbook", "Setup", "Hardware")
+    ]
+
+
+def test_html_and_markdown_tables_are_markdown_tables_in_the_text(tmp_path):
+    markup = (
+        "<html><body><h1>Prices</h1><table><tr><th>Plan</th><th>Price</th></tr>"
+        "<tr><td>Basic</td><td>5 €</td></tr><tr><td>Pro</td><td>20 €</td></tr></table><p>Monthly.</p></body></html>"
+    )
+    [section] = parse(tmp_path, "prices.html", markup.encode()).sections
+    assert "| Plan | Price |\n| --- | --- |\n| Basic | 5 € |\n| Pro | 20 € |\n\nMonthly." in section.text
+
+    markdown = "# Prices\n\n" + _table(100) + "\n"
+    chunks = chunk_sections(parse(tmp_path, "prices.md", markdown.encode()).sections, size=400, overlap=40)
+    table_chunks = [chunk for chunk in chunks if "| item" in chunk.text]
+    assert len(table_chunks) > 3 and all(HEADER in chunk.text for chunk in table_chunks)
+    assert {chunk.heading_path for chunk in chunks} == {("Prices",)}
+
+
+def test_xlsx_and_csv_sheets_split_across_chunks_keep_their_header(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Stock"
+    sheet.append(["Item", "Count"])
+    for n in range(300):
+        sheet.append([f"item {n}", n])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    chunks = chunk_sections(parse(tmp_path, "stock.xlsx", buffer.getvalue()).sections)
+    assert len(chunks) > 3
+    assert all(chunk.text.startswith("| Item | Count |\n| --- | --- |\n") for chunk in chunks)
+    assert {chunk.heading_path for chunk in chunks} == {("Stock",)}
+
+    rows = "".join(f"bolt {n},{n},rack {n % 7}\n" for n in range(300))
+    chunks = chunk_sections(parse(tmp_path, "stock.csv", ("item,count,place\n" + rows).encode()).sections)
+    assert len(chunks) > 3
+    assert all(chunk.text.startswith("| item | count | place |\n| --- | --- | --- |\n") for chunk in chunks)
+
+
+def test_a_100000_row_csv_is_parsed_and_chunked_in_linear_time(tmp_path):
+    def seconds(rows: int) -> float:
+        data = "item,count,place\n" + "".join(f"bolt {n},{n},rack {n % 7}\n" for n in range(rows))
+        started = time.perf_counter()
+        chunks = chunk_sections(parse(tmp_path, f"rows-{rows}.csv", data.encode()).sections)
+        elapsed = time.perf_counter() - started
+        assert all(chunk.text.startswith("| item | count | place |\n") for chunk in chunks)
+        return elapsed
+
+    small, large = seconds(25_000), seconds(100_000)
+    assert large < 10, f"100,000 rows took {large:.1f} s"
+    assert large < 4 * small * 2.5, f"25,000 rows {small:.2f} s, 100,000 rows {large:.2f} s: not linear"

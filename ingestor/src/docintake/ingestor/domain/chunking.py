@@ -1,4 +1,5 @@
-"""Cutting sections into overlapping chunks of bounded size, at the most natural boundary in reach."""
+"""Cutting sections into overlapping chunks of bounded size, at the most natural boundary in reach; Markdown
+tables (a header row, its separator, a line per row) are cut between rows only, each piece under the header."""
 
 import re
 from collections.abc import Iterable
@@ -15,15 +16,84 @@ _NOT_SPACE = re.compile(r"\S")
 _WORD_START = re.compile(r"(?<=\s)\S")
 
 
+_TABLE_ROW = re.compile(r"[ \t]*\|")
+_TABLE_SEPARATOR = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*:?-*:?[ \t]*$")
+
+
 def chunk_sections(sections: Iterable[Section], size: int = 1000, overlap: int = 150) -> list[Chunk]:
-    """Chunks of at most `size` characters, numbered over the whole document; none spans two sections."""
+    """Chunks of at most `size` characters, numbered over the whole document; none spans two sections, each
+    carries its section's page and heading path. A table is cut between rows only, each piece repeating the
+    header row and separator (a single row longer than `size` is a chunk of its own, whole)."""
     if not size > overlap >= 0:
         raise ValueError(f"chunking needs size > overlap >= 0, got size={size}, overlap={overlap}")
     chunks: list[Chunk] = []
     for section in sections:
-        for start, end in spans(section.text, size, overlap):
-            chunks.append(Chunk(len(chunks), section.text[start:end], section.page, section.heading_path))
+        for text in section_pieces(section.text, size, overlap):
+            chunks.append(Chunk(len(chunks), text, section.page, section.heading_path))
     return chunks
+
+
+def section_pieces(text: str, size: int, overlap: int) -> list[str]:
+    """The chunk texts of one section: the whole section where it fits, else its prose cut by `spans` and its
+    tables by rows. Linear in the length of the text."""
+    if len(text.strip()) <= size or "|" not in text:
+        return [text[start:end] for start, end in spans(text, size, overlap)]
+    pieces: list[str] = []
+    for is_table, block in _blocks(text):
+        if is_table:
+            pieces.extend(_table_pieces(block, size))
+        else:
+            pieces.extend(block[start:end] for start, end in spans(block, size, overlap))
+    return pieces
+
+
+def _blocks(text: str) -> list[tuple[bool, str]]:
+    """The text as runs of prose and of tables (a row line followed by a separator line, then row lines)."""
+    lines = text.split("\n")
+    blocks: list[tuple[bool, str]] = []
+    prose: list[str] = []
+    index = 0
+    while index < len(lines):
+        if (
+            _TABLE_ROW.match(lines[index])
+            and index + 1 < len(lines)
+            and _TABLE_SEPARATOR.match(lines[index + 1])
+        ):
+            end = index + 2
+            while end < len(lines) and _TABLE_ROW.match(lines[end]):
+                end += 1
+            if prose:
+                blocks.append((False, "\n".join(prose)))
+                prose = []
+            blocks.append((True, "\n".join(lines[index:end])))
+            index = end
+        else:
+            prose.append(lines[index])
+            index += 1
+    if prose:
+        blocks.append((False, "\n".join(prose)))
+    return blocks
+
+
+def _table_pieces(table: str, size: int) -> list[str]:
+    """The table in pieces of whole rows, each under the header row and separator, within `size` where the
+    rows allow."""
+    header_row, separator, *rows = table.split("\n")
+    header = f"{header_row}\n{separator}"
+    if not rows or len(table) <= size:
+        return [table]
+    pieces: list[str] = []
+    current: list[str] = []
+    length = len(header)
+    for row in rows:
+        if current and length + 1 + len(row) > size:
+            pieces.append("\n".join((header, *current)))
+            current, length = [], len(header)
+        current.append(row)
+        length += 1 + len(row)
+    if current:
+        pieces.append("\n".join((header, *current)))
+    return pieces
 
 
 def spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:

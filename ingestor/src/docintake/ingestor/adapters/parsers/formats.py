@@ -2,6 +2,7 @@
 
 import csv
 import email
+import html
 import io
 import json
 import math
@@ -32,6 +33,7 @@ from docintake.ingestor.adapters.parsers.members import Budget, Members
 from docintake.ingestor.adapters.parsers.ocr import MAX_PIXELS, RENDER_DPI, Ocr, OcrOptions
 from docintake.ingestor.adapters.parsers.opendocument import parse_odp
 from docintake.ingestor.adapters.parsers.outlook import parse_msg
+from docintake.ingestor.adapters.parsers.tables import markdown_table
 from docintake.ingestor.adapters.parsers.text import (
     bom_encoding,
     bomless_utf16,
@@ -228,7 +230,7 @@ def parse_docx(path: Path) -> Extracted:
     sections = _Sections()
     for block in _docx_blocks(document.element.body):
         if block.tag == _W_TBL:
-            sections.add("".join(line + "\n" for line in _docx_table_lines(block)))
+            sections.add("\n" + markdown_table(_docx_table_rows(block)) + "\n\n")
             continue
         text = "".join(_docx_runs_text(block))
         style = block.find(_W_STYLE_PATH)
@@ -277,10 +279,16 @@ def _docx_runs_text(element) -> Iterator[str]:
             yield from _docx_runs_text(child)
 
 
-def _docx_table_lines(table) -> Iterator[str]:
-    """A row per line, cells tab-separated, a merged cell once, tables nested in cells flattened into them."""
+def _docx_table_rows(table) -> Iterator[list[str]]:
+    """The cells of each row, a merged cell once, tables nested in cells flattened into them."""
     for row in table.iterchildren(_W_TR):
-        yield "\t".join(" ".join(_docx_cell_lines(cell)) for cell in row.iterchildren(_W_TC))
+        yield [" ".join(_docx_cell_lines(cell)) for cell in row.iterchildren(_W_TC)]
+
+
+def _docx_table_lines(table) -> Iterator[str]:
+    """A nested table's rows, cells tab-separated, for the text of the cell that holds it."""
+    for row in _docx_table_rows(table):
+        yield "\t".join(row)
 
 
 def _docx_cell_lines(cell) -> Iterator[str]:
@@ -309,8 +317,7 @@ def _shape_lines(shapes: Iterable) -> Iterator[str]:
         elif shape.has_text_frame:
             yield shape.text_frame.text
         elif shape.has_table:
-            for row in shape.table.rows:
-                yield "\t".join(cell.text for cell in row.cells)
+            yield markdown_table([cell.text for cell in row.cells] for row in shape.table.rows)
 
 
 def parse_xlsx(path: Path) -> Extracted:
@@ -324,15 +331,16 @@ def parse_xlsx(path: Path) -> Extracted:
 
 
 def _sheet_text(sheet) -> str:
+    """The sheet's rows with a value as a Markdown table, its first such row the header."""
     sheet.reset_dimensions()  # the declared dimensions can be wrong, or absurdly large
-    lines = []
+    rows = []
     for row in sheet.iter_rows(values_only=True):
         cells = [_cell_text(value) for value in row]
         while cells and not cells[-1]:
             cells.pop()
         if cells:
-            lines.append("\t".join(cells))
-    return "\n".join(lines)
+            rows.append(cells)
+    return markdown_table(rows)
 
 
 def _cell_text(value: object) -> str:
@@ -380,8 +388,8 @@ _SNIFF_SAMPLE = 4096
 
 
 def _delimited(text: str, delimiter: str | None) -> list[Section]:
-    """Records under a header as `column: value` lines and a blank line between records; rows without a
-    header tab-separated; text that is not clearly delimited as it is."""
+    """The rows as a Markdown table under their header row, or under `Column N` headers where the sniffer sees
+    none; text that is not clearly delimited as it is."""
     # the csv sniffer slows down quadratically on quote-heavy text: a few KiB of whole lines must do
     sample = text[:_SNIFF_SAMPLE].rsplit("\n", 1)[0] if len(text) > _SNIFF_SAMPLE else text
     try:
@@ -390,10 +398,9 @@ def _delimited(text: str, delimiter: str | None) -> list[Section]:
     except csv.Error:
         return [Section(text)]
     if len(rows) < 2 or not _has_header(sample):
-        return [Section("\n".join("\t".join(cell.strip() for cell in row) for row in rows))]
-    header, *records = rows
-    labels = [label.strip() or f"Column {number}" for number, label in enumerate(header, start=1)]
-    return [Section("\n\n".join(_record(labels, record) for record in records))]
+        width = max((len(row) for row in rows), default=0)
+        return [Section(markdown_table(rows, [f"Column {number}" for number in range(1, width + 1)]))]
+    return [Section(markdown_table(rows))]
 
 
 def _has_header(sample: str) -> bool:
@@ -401,14 +408,6 @@ def _has_header(sample: str) -> bool:
         return csv.Sniffer().has_header(sample)
     except csv.Error:
         return False
-
-
-def _record(labels: list[str], record: list[str]) -> str:
-    return "\n".join(
-        f"{labels[index] if index < len(labels) else f'Column {index + 1}'}: {value.strip()}"
-        for index, value in enumerate(record)
-        if value.strip()
-    )
 
 
 _DECLARED_CHARSET = re.compile(
@@ -441,9 +440,11 @@ _RUNS_OF_SPACES = re.compile(r" {2,}")
 
 
 def html_sections(markup: str) -> list[Section]:
-    """Text of the HTML body: a line per block element, a section per h1-h6, the title heading the start."""
+    """Text of the HTML body: a line per block element, a section per h1-h6, the title heading the start, each
+    table a Markdown table."""
     tree = LexborHTMLParser(markup)
     tree.strip_tags(["script", "style", "noscript", "template"])
+    _tables_as_markdown(tree)
     title = tree.css_first("title")
     sections = _Sections(_SPACES.sub(" ", title.text()).strip() if title is not None else None)
     previous = None
@@ -457,6 +458,18 @@ def html_sections(markup: str) -> list[Section]:
         sections.add(("\t" if _same_row(previous, block) else "\n") + text)
         previous = block
     return sections.done()
+
+
+def _tables_as_markdown(tree: LexborHTMLParser) -> None:
+    """Each table replaced by a <pre> of its Markdown, the innermost first (an outer cell holds an inner table's
+    text on one line)."""
+    for table in reversed(tree.css("table")):
+        rows = [[cell.text() for cell in row.css("th, td")] for row in table.css("tr")]
+        rows = [row for row in rows if any(cell.strip() for cell in row)]
+        text = markdown_table(rows)
+        replacement = LexborHTMLParser(f"<pre>\n{html.escape(text)}\n</pre>").css_first("pre")
+        if replacement is not None:
+            table.replace_with(replacement)
 
 
 def _html_blocks(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
