@@ -111,6 +111,8 @@ SCHEMA_STATEMENT = re.compile(
     r"FOR \(\w+:(?P<label>\w+)\) (?:REQUIRE|ON) (?P<on>.+)")
 LABEL = re.compile(r"\(\w*:(\w+)")
 RELATIONSHIP = re.compile(r"\[:(\w+)\]")
+# a chunk's properties: those of the map it is created with, then those set on it in the same statement
+CHUNK_CREATE = re.compile(r"CREATE \((?P<var>\w+):Chunk \{(?P<map>[^}]*)\}\)(?P<rest>(?:\s*SET [^\n]+)?)")
 
 
 def _cypher(module: ModuleType) -> list[str]:
@@ -121,7 +123,18 @@ def _cypher(module: ModuleType) -> list[str]:
     return [text for text in texts if re.search(r"\b(MATCH|MERGE|CREATE)\b", text)]
 
 
+def chunk_properties(cypher: list[str]) -> list[str]:
+    """The properties the Cypher creates `:Chunk` nodes with, in the order it names them."""
+    names: list[str] = []
+    for text in cypher:
+        for found in CHUNK_CREATE.finditer(text):
+            names += [item.split(":")[0].strip() for item in found["map"].split(",")]
+            names += re.findall(rf"\b{found['var']}\.(\w+)\s*=", found["rest"])
+    return list(dict.fromkeys(names))
+
+
 def graph_page() -> str:
+    chunk = ["| property | written by |", "|---|---|"]
     labels = ["| label | written by |", "|---|---|"]
     relationships = ["| relationship | written by |", "|---|---|"]
     schema = ["| name | kind | label | on | created by |", "|---|---|---|---|---|"]
@@ -130,6 +143,7 @@ def graph_page() -> str:
         cypher = _cypher(module)
         for label in sorted({label for text in cypher for label in LABEL.findall(text)}):
             labels.append(f"| `:{label}` | {owner} |")
+        chunk += [f"| `{name}` | {owner} |" for name in chunk_properties(cypher)]
         for relationship in sorted({kind for text in cypher for kind in RELATIONSHIP.findall(text)}):
             relationships.append(f"| `{relationship}` | {owner} |")
         for statement in module.SCHEMA:
@@ -140,7 +154,9 @@ def graph_page() -> str:
             on = found["on"].removesuffix(" IS UNIQUE")
             schema.append(f"| `{found['name']}` | {kind} | `:{found['label']}` | `{cell(on)}` | {owner} |")
     return (GRAPH_HEADER + "\n## Labels\n\n" + "\n".join(labels) + "\n\n## Relationships\n\n"
-            + "\n".join(relationships) + "\n\n## Constraints and indexes\n\n" + "\n".join(schema) + "\n")
+            + "\n".join(relationships) + "\n\n## Constraints and indexes\n\n" + "\n".join(schema)
+            + "\n\n## `:Chunk` properties\n\nWhat each holds: [the guide](batch-ingestion.md#what-a-chunk-holds).\n\n"
+            + "\n".join(chunk) + "\n")
 
 
 def pages() -> dict[str, str]:
