@@ -96,6 +96,29 @@ class DeletionAccepted(BaseModel):
     message: str
 
 
+class SyncEntry(BaseModel):
+    """A file the client has: its source path in the collection, its content's sha256 and its size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+class SyncRequest(BaseModel):
+    sources: list[SyncEntry]
+
+
+class SyncAnswer(BaseModel):
+    """How a client's list compares with a collection: `new`, `changed` and `unchanged` name the paths
+    as the client sent them, `absent` the collection's sources (as stored) the list does not name."""
+
+    collection: str
+    new: list[str]
+    changed: list[str]
+    unchanged: list[str]
+    absent: list[str]
+
+
 class PendingBytes(BaseModel):
     pending_bytes: int
     pending_documents: int

@@ -12,7 +12,7 @@ from docintake.gateway.adapters.idempotency_store import IdempotencyStore
 from docintake.gateway.adapters.source_catalog import GraphSourceCatalog
 from docintake.gateway.adapters.status_service import StatusService
 from docintake.gateway.domain.stream_budget import StreamBudget
-from docintake.gateway.entrypoints import deletion_routes, probes, status_routes, upload
+from docintake.gateway.entrypoints import deletion_routes, probes, status_routes, sync_routes, upload
 from docintake.gateway.entrypoints.periodic_reaper import run_reaper
 from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
 from docintake.gateway.service_layer.upload_retention import keep_uploads_for
@@ -70,7 +70,7 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
     install_error_handlers(app)
     install_refusal_answers(app)
     install_security_headers(app, settings.cors_origin_list)
-    for routes in (upload.router, status_routes.router, deletion_routes.router, probes.router):
+    for routes in (upload.router, status_routes.router, deletion_routes.router, sync_routes.router, probes.router):
         app.include_router(routes)
     tracing.instrument_app(app)
     return app

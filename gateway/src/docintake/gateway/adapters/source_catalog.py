@@ -4,6 +4,8 @@ Read only: the ingestor owns the knowledge graph and is the one that removes. Ev
 driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused.
 """
 
+from collections.abc import AsyncIterator
+
 from neo4j import AsyncDriver, RoutingControl
 
 from docintake.contracts.api import SourceEntry
@@ -25,6 +27,21 @@ MATCH (s:Source {batch_id: $batch_id})-[:CURRENT]->(d:Document)
 RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY collection, path
 """
 
+# A sync's reads, each bounded: the listed paths looked up a slice at a time (one seek each in the
+# (collection, path) constraint's index), the collection's paths read a page at a time in index order.
+LISTED_VERSIONS = """
+UNWIND $paths AS wanted
+MATCH (s:Source {collection: $collection, path: wanted})-[:CURRENT]->(d:Document)
+RETURN s.path AS path, d.sha256 AS sha256
+"""
+SOURCE_PATHS_PAGE = """
+MATCH (s:Source) WHERE s.collection = $collection AND s.path > $after
+WITH s ORDER BY s.path LIMIT $page
+RETURN s.path AS path, EXISTS { (s)-[:CURRENT]->(:Document) } AS current
+"""
+LOOKUP_SLICE = 5_000
+PATHS_PAGE = 10_000
+
 
 class GraphSourceCatalog:
     def __init__(self, driver: AsyncDriver, database: str = "neo4j"):
@@ -43,6 +60,33 @@ class GraphSourceCatalog:
                 query, parameters, database_=self.database, routing_=RoutingControl.READ,
             )
         return [SourceEntry(collection=r["collection"], source_path=r["path"], sha256=r["sha256"]) for r in records]
+
+    async def current_versions(self, collection: str, paths: list[str]) -> dict[str, str]:
+        versions: dict[str, str] = {}
+        for start in range(0, len(paths), LOOKUP_SLICE):
+            records = await self._read(LISTED_VERSIONS, {"collection": collection,
+                                                         "paths": paths[start : start + LOOKUP_SLICE]})
+            versions.update((r["path"], r["sha256"]) for r in records)
+        return versions
+
+    async def source_paths(self, collection: str) -> AsyncIterator[str]:
+        after = ""
+        while True:
+            records = await self._read(SOURCE_PATHS_PAGE, {"collection": collection, "after": after,
+                                                           "page": PATHS_PAGE})
+            for record in records:
+                if record["current"]:
+                    yield record["path"]
+            if len(records) < PATHS_PAGE:
+                return
+            after = records[-1]["path"]
+
+    async def _read(self, query: str, parameters: dict[str, object]) -> list:
+        async with graph_errors():
+            records, _, _ = await self.driver.execute_query(
+                query, parameters, database_=self.database, routing_=RoutingControl.READ,
+            )
+        return records
 
     async def close(self) -> None:
         await self.driver.close()

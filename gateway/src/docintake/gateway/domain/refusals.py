@@ -127,10 +127,19 @@ class BatchHasNoSources(Refusal):
 class GraphUnavailable(Refusal):
     retry_after = 10
 
-    def __init__(self) -> None:
-        super().__init__("The knowledge graph is unavailable; nothing was deleted, retry later")
+    def __init__(self, message: str = "The knowledge graph is unavailable; nothing was deleted, retry later"):
+        super().__init__(message)
 
 
 class DeletionNotFound(Refusal):
     def __init__(self, deletion_id: UUID | str):
         super().__init__(f"No deletion with id {deletion_id}")
+
+
+class InvalidSync(Refusal):
+    """A sync list that cannot be read, is too long, or names a path badly or twice."""
+
+
+class SyncListTooLarge(Refusal):
+    def __init__(self, max_bytes: int):
+        super().__init__(f"The sync list exceeds {max_bytes} bytes; split it by folder or sync in parts")
