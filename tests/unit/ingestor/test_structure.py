@@ -13,6 +13,7 @@ import pptx
 from docintake.ingestor.adapters.parsers.formats import parse_file
 from docintake.ingestor.domain.chunking import chunk_sections
 from docintake.ingestor.domain.document import ParsedDocument, Section
+from tests.unit.ingestor.test_long_tail import _opendocument
 
 
 def parse(tmp_path: Path, name: str, data: bytes) -> ParsedDocument:
@@ -221,3 +222,21 @@ def test_a_100000_row_csv_is_parsed_and_chunked_in_linear_time(tmp_path):
     small, large = seconds(25_000), seconds(100_000)
     assert large < 10, f"100,000 rows took {large:.1f} s"
     assert large < 4 * small * 2.5, f"25,000 rows {small:.2f} s, 100,000 rows {large:.2f} s: not linear"
+
+
+def test_ods_sheets_are_markdown_tables_headed_by_their_sheet_name(tmp_path):
+    def row(*values: str) -> str:
+        cells = "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+            for value in values
+        )
+        return f"<table:table-row>{cells}</table:table-row>"
+
+    body = (
+        f'<office:spreadsheet><table:table table:name="Budget">{row("Supplier", "Invoice")}{row("Acme", "INV-7")}'
+        "</table:table></office:spreadsheet>"
+    )
+    document = parse(tmp_path, "budget.ods", _opendocument("spreadsheet", body))
+    [section] = document.sections
+    assert section.heading_path == ("Budget",)
+    assert "| Supplier | Invoice |\n| --- | --- |\n| Acme | INV-7 |" in section.text

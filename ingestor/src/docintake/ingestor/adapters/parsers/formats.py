@@ -33,6 +33,7 @@ from docintake.ingestor.adapters.parsers.members import Budget, Members
 from docintake.ingestor.adapters.parsers.ocr import MAX_PIXELS, RENDER_DPI, Ocr, OcrOptions
 from docintake.ingestor.adapters.parsers.opendocument import parse_odp
 from docintake.ingestor.adapters.parsers.outlook import parse_msg
+from docintake.ingestor.adapters.parsers.sections import Sections, markdown_sections
 from docintake.ingestor.adapters.parsers.tables import markdown_table
 from docintake.ingestor.adapters.parsers.text import (
     bom_encoding,
@@ -132,38 +133,6 @@ def _no_text_reason(kind: str) -> str:
     return "No extractable text: the file is blank"
 
 
-class _Sections:
-    """Collects text into sections, starting a new one at every heading; each section's heading path is the
-    headings above it, a heading of a level ending those of its level and below (level 0: the document's title)."""
-
-    def __init__(self, title: str | None = None) -> None:
-        self.sections: list[Section] = []
-        self._parts: list[str] = []
-        self._path: list[tuple[int, str]] = [(0, title)] if title else []
-
-    def start(self, heading: str, level: int = 1) -> None:
-        heading = heading.strip()
-        if heading:  # an empty heading paragraph does not end the section it stands in
-            self._flush()
-            while self._path and self._path[-1][0] >= level:
-                self._path.pop()
-            if not (self._path and self._path[-1] == (0, heading)):  # an h1 repeating the title is the title
-                self._path.append((level, heading))
-
-    def add(self, text: str) -> None:
-        self._parts.append(text)
-
-    def done(self) -> list[Section]:
-        self._flush()
-        return self.sections
-
-    def _flush(self) -> None:
-        if self._parts:
-            path = tuple(heading for _, heading in self._path)
-            self.sections.append(Section("".join(self._parts), heading_path=path))
-            self._parts = []
-
-
 def parse_pdf(path: Path, ocr: Ocr) -> Extracted:
     """A section per page: its text layer, or the text OCR reads in it where it has none but shows something."""
     try:
@@ -227,7 +196,7 @@ def parse_docx(path: Path) -> Extracted:
         for style in document.styles
         if style.type == WD_STYLE_TYPE.PARAGRAPH and style.name.startswith(("Heading", "Title"))
     }
-    sections = _Sections()
+    sections = Sections()
     for block in _docx_blocks(document.element.body):
         if block.tag == _W_TBL:
             sections.add("\n" + markdown_table(_docx_table_rows(block)) + "\n\n")
@@ -357,23 +326,8 @@ def parse_text(path: Path) -> Extracted:
     return [Section(decode_text(path.read_bytes()))], None
 
 
-_ATX_HEADING = re.compile(r" {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-
-
 def parse_markdown(path: Path) -> Extracted:
-    sections = _Sections()
-    fence = None
-    for line in decode_text(path.read_bytes()).split("\n"):
-        if marker := _FENCE.match(line):
-            if fence is None:
-                fence = marker.group(1)
-            elif marker.group(1).startswith(fence):
-                fence = None
-        elif fence is None and (heading := _ATX_HEADING.match(line)):
-            sections.start(heading.group(2), len(heading.group(1)))
-        sections.add(line + "\n")
-    return sections.done(), None
+    return markdown_sections(decode_text(path.read_bytes())), None
 
 
 def parse_csv(path: Path) -> Extracted:
@@ -446,7 +400,7 @@ def html_sections(markup: str) -> list[Section]:
     tree.strip_tags(["script", "style", "noscript", "template"])
     _tables_as_markdown(tree)
     title = tree.css_first("title")
-    sections = _Sections(_SPACES.sub(" ", title.text()).strip() if title is not None else None)
+    sections = Sections(_SPACES.sub(" ", title.text()).strip() if title is not None else None)
     previous = None
     root = tree.body or tree.root
     assert root is not None, "lexbor parses any markup into a tree"

@@ -1,11 +1,14 @@
 """The formats read through kreuzberg's Rust extractors: legacy Office, OpenDocument text and spreadsheets, RTF,
-EPUB and the text of an Outlook message. Configured never to OCR, cache or fetch anything: text is all it gives."""
+EPUB and the text of an Outlook message. Configured never to OCR, cache or fetch anything: text is all it gives;
+spreadsheets as Markdown (a sheet's name a `##` heading, its cells a Markdown table), the rest as plain text (its
+Markdown of documents holds emphasis marks and HTML entities)."""
 
 from pathlib import Path
 
 import kreuzberg
 from kreuzberg import ConcurrencyConfig, ExtractionConfig, TreeSitterConfig
 
+from docintake.ingestor.adapters.parsers.sections import markdown_sections
 from docintake.ingestor.domain.document import Section
 from docintake.ingestor.domain.failures import ENCRYPTED, IngestError
 
@@ -16,6 +19,15 @@ EXTRACTION_CONFIG = ExtractionConfig(  # type: ignore[call-arg]  # its stubs lac
     output_format="plain",
     concurrency=ConcurrencyConfig(max_threads=1),  # the parser pool's processes are the parallelism
     tree_sitter=TreeSitterConfig(enabled=False),  # it would download grammars
+)
+MARKDOWN_FORMATS = frozenset(("xls", "ods"))
+MARKDOWN_CONFIG = ExtractionConfig(  # type: ignore[call-arg]  # as above
+    use_cache=False,
+    ocr=None,
+    disable_ocr=True,
+    output_format="markdown",
+    concurrency=ConcurrencyConfig(max_threads=1),
+    tree_sitter=TreeSitterConfig(enabled=False),
 )
 
 # the type detect_type found, told to kreuzberg so that it never guesses from a file name
@@ -32,9 +44,11 @@ MIME_TYPES = {
 
 
 def extract(path: Path, kind: str) -> tuple[list[Section], int | None]:
-    """The document's text as one section, headed by a mail's subject, with its slide or sheet count."""
+    """The document's sections (a spreadsheet's a section per sheet, any other's text as one, a mail's headed by
+    its subject), with its slide or sheet count."""
+    config = MARKDOWN_CONFIG if kind in MARKDOWN_FORMATS else EXTRACTION_CONFIG
     try:
-        result = kreuzberg.extract_file_sync(path, mime_type=MIME_TYPES[kind], config=EXTRACTION_CONFIG)
+        result = kreuzberg.extract_file_sync(path, mime_type=MIME_TYPES[kind], config=config)
     except kreuzberg.KreuzbergError as exc:
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise IngestError(
@@ -43,5 +57,8 @@ def extract(path: Path, kind: str) -> tuple[list[Section], int | None]:
         raise
     metadata = result.metadata
     pages = metadata.get("slide_count") or metadata.get("sheet_count")  # where it counts them, they are pages
+    count = int(pages) if pages else None
+    if kind in MARKDOWN_FORMATS:
+        return markdown_sections(result.content), count
     subject = str(metadata.get("subject") or "").strip()
-    return [Section(result.content, heading_path=(subject,) if subject else ())], int(pages) if pages else None
+    return [Section(result.content, heading_path=(subject,) if subject else ())], count
