@@ -240,3 +240,20 @@ def test_ods_sheets_are_markdown_tables_headed_by_their_sheet_name(tmp_path):
     [section] = document.sections
     assert section.heading_path == ("Budget",)
     assert "| Supplier | Invoice |\n| --- | --- |\n| Acme | INV-7 |" in section.text
+
+
+def test_a_row_past_the_row_limit_is_cut_at_words_each_piece_under_the_header():
+    huge_row = "| huge | " + "word " * 400 + "|"  # 2,000 characters, over 4 chunks of 300
+    chunks = chunk_sections([Section(f"{HEADER}\n{huge_row}\n| c | 2 | d |")], size=300, overlap=30)
+    assert len(chunks) > 5 and all(chunk.text.startswith(HEADER + "\n") for chunk in chunks)
+    assert all(len(chunk.text) <= 300 for chunk in chunks)
+    assert chunks[-1].text == f"{HEADER}\n| c | 2 | d |"
+    assert sum(chunk.text.count("word") for chunk in chunks) == 400
+
+
+def test_a_table_whose_header_fills_half_a_chunk_is_cut_like_prose_without_repeating_it():
+    wide = "| " + " | ".join(f"column {n}" for n in range(30)) + " |\n|" + " --- |" * 30
+    rows = "".join("\n| " + " | ".join(str(n) for n in range(30)) + " |" for _ in range(20))
+    chunks = chunk_sections([Section(wide + rows)], size=300, overlap=30)
+    assert len(chunks) > 5 and all(len(chunk.text) <= 300 for chunk in chunks)
+    assert sum(chunk.text.startswith("| column 0 ") for chunk in chunks) == 1

@@ -16,6 +16,8 @@ _NOT_SPACE = re.compile(r"\S")
 _WORD_START = re.compile(r"(?<=\s)\S")
 
 
+# a table row longer than a chunk is kept whole up to this many chunk sizes; past it, cut like prose under the header
+ROW_LIMIT_CHUNKS = 4
 _TABLE_ROW = re.compile(r"[ \t]*\|")
 _TABLE_SEPARATOR = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*:?-*:?[ \t]*$")
 
@@ -23,7 +25,9 @@ _TABLE_SEPARATOR = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*:?-*:?[ 
 def chunk_sections(sections: Iterable[Section], size: int = 1000, overlap: int = 150) -> list[Chunk]:
     """Chunks of at most `size` characters, numbered over the whole document; none spans two sections, each
     carries its section's page and heading path. A table is cut between rows only, each piece repeating the
-    header row and separator (a single row longer than `size` is a chunk of its own, whole)."""
+    header row and separator; a single row longer than `size` is a chunk of its own, whole, up to
+    ROW_LIMIT_CHUNKS sizes (past that it is cut at word boundaries, each piece under the header). A table whose
+    header row and separator take more than half a chunk is cut like prose, its header not repeated."""
     if not size > overlap >= 0:
         raise ValueError(f"chunking needs size > overlap >= 0, got size={size}, overlap={overlap}")
     chunks: list[Chunk] = []
@@ -82,6 +86,8 @@ def _table_pieces(table: str, size: int) -> list[str]:
     header = f"{header_row}\n{separator}"
     if not rows or len(table) <= size:
         return [table]
+    if len(header) > size // 2:  # a header that would fill its chunks is not repeated: the table is cut as prose
+        return [table[start:end] for start, end in spans(table, size, 0)]
     pieces: list[str] = []
     current: list[str] = []
     length = len(header)
@@ -89,6 +95,10 @@ def _table_pieces(table: str, size: int) -> list[str]:
         if current and length + 1 + len(row) > size:
             pieces.append("\n".join((header, *current)))
             current, length = [], len(header)
+        if len(row) > ROW_LIMIT_CHUNKS * size:
+            budget = max(size - len(header) - 1, size // 2)
+            pieces.extend(f"{header}\n{row[start:end]}" for start, end in spans(row, budget, 0))
+            continue
         current.append(row)
         length += 1 + len(row)
     if current:
