@@ -1,6 +1,8 @@
 """A sync's rules: how a client's list is read, and how it compares with a collection's sources."""
 
 import asyncio
+import gzip
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -106,10 +108,11 @@ def app_with(catalog: FakeCatalog) -> FastAPI:
     return app
 
 
-async def post(app: FastAPI, content: bytes, key: str = "k") -> httpx.Response:
+async def post(app: FastAPI, content: bytes, key: str = "k", encoding: str | None = None) -> httpx.Response:
+    headers = {"X-API-Key": key, "Content-Type": "application/json"} | (
+        {"Content-Encoding": encoding} if encoding else {})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
-        return await http.post("/api/v1/collections/kb/sync", content=content,
-                               headers={"X-API-Key": key, "Content-Type": "application/json"})
+        return await http.post("/api/v1/collections/kb/sync", content=content, headers=headers)
 
 
 async def test_the_route_answers_the_comparison():
@@ -135,3 +138,22 @@ async def test_a_body_over_the_bound_is_413_unread():
 
 async def test_the_route_wants_an_api_key():
     assert (await post(app_with(FakeCatalog()), b'{"sources": []}', key="wrong")).status_code == 401
+
+
+async def test_a_gzip_body_is_read_as_the_list_it_inflates_to():
+    body = json.dumps({"sources": [{"path": "a.md", "sha256": A, "size": 3}]}).encode()
+    response = await post(app_with(FakeCatalog({"kb": {"a.md": A}})), gzip.compress(body), encoding="gzip")
+    assert response.status_code == 200, response.text
+    assert response.json()["unchanged"] == ["a.md"]
+
+
+async def test_a_gzip_body_inflating_past_the_bound_is_413():
+    bomb = gzip.compress(b" " * (MAX_SYNC_BODY_BYTES + 1))  # about 48 KiB sent
+    response = await post(app_with(FakeCatalog()), bomb, encoding="gzip")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "SYNC_LIST_TOO_LARGE"
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+async def test_a_body_that_is_not_gzip_or_plain_is_400(encoding):
+    response = await post(app_with(FakeCatalog()), b'{"sources": []}', encoding=encoding)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_SYNC"
