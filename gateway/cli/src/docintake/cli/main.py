@@ -1,6 +1,8 @@
 """`docintake`: the administrator's command line for batch ingestion.
 
     docintake ingest PATH... [--collection NAME] [--metadata mapping.csv|json] [--wait] [--json]
+    docintake sync FOLDER [--collection NAME] [--prune] [--metadata mapping.csv|json] [--json]
+    docintake delete --collection NAME [PATH...] [--yes]
     docintake status BATCH_ID | docintake batches | docintake cancel BATCH_ID | docintake retry BATCH_ID
 
 Folders are walked and each file is sent under its path relative to the folder (a file named
@@ -9,14 +11,22 @@ again updates what changed. More files than one batch takes are split into sever
 --wait a progress bar per batch and overall shows documents done, failed, rate and ETA,
 then a table of the failed documents; the exit status is 1 when any document failed.
 Ctrl-C while waiting stops the waiting, not the batches.
+
+sync hashes the folder's files, asks the gateway which the collection lacks or holds in another
+version, uploads only those (as ingest --wait does) and says how many of the collection's sources
+the folder no longer has; with --prune it deletes them and follows the deletion to its end. delete
+removes the sources named, or with no path the whole collection (after asking, unless --yes), and
+follows the deletion to its end.
 """
 
 import argparse
+import gzip
+import hashlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +40,13 @@ from rich.table import Table
 from docintake.contracts.mapping import MappingError, parse_mapping
 
 INGEST = "/api/v1/documents/ingest"
+COLLECTIONS = "/api/v1/collections"
+DELETIONS = "/api/v1/deletions"
+HASH_CHUNK = 1024 * 1024
+DELETE_LIST_SIZE = 10_000  # the sources one list-delete request may name
 TERMINAL = {"completed", "partial_failure", "failed", "cancelled"}
 POLL_SECONDS = 0.5
+FIRST_POLL_SECONDS = 0.1  # a small batch is asked about soon; the pause grows to POLL_SECONDS
 
 
 class CliError(Exception):
@@ -65,6 +80,9 @@ class Api:
 
     def status(self, batch_id: str) -> dict:
         return self.call("GET", f"{INGEST}/batch/{batch_id}/status")
+
+    def deletion(self, deletion_id: str) -> dict:
+        return self.call("GET", f"{DELETIONS}/{deletion_id}")
 
 
 @dataclass(frozen=True)
@@ -132,11 +150,13 @@ class Output:
 
 def done(status: dict) -> int:
     return (status["processed_count"] + status.get("unchanged_count", 0) + status["failed_count"]
-            + status.get("cancelled_count", 0))
+            + status.get("cancelled_count", 0) + status.get("removed_count", 0))
 
 
-def wait(api: Api, batch_ids: list[str], out: Output) -> list[dict]:
-    statuses = {batch_id: api.status(batch_id) for batch_id in batch_ids}
+def wait(api: Api, batch_ids: list[str], out: Output, read: Callable[[str], dict] | None = None) -> list[dict]:
+    """Each batch's (or with `read` = api.deletion, each deletion's) status once all have finished."""
+    read = read or api.status
+    statuses = {batch_id: read(batch_id) for batch_id in batch_ids}
     if out.interactive:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[failed]} failed"), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
@@ -147,27 +167,29 @@ def wait(api: Api, batch_ids: list[str], out: Output) -> list[dict]:
                 batch_id: progress.add_task(batch_id[:8], total=s["total_documents"], failed=0, rate="")
                 for batch_id, s in statuses.items()
             }
-            poll(api, statuses, lambda: update_bars(progress, tasks, overall, statuses))
+            poll(read, statuses, lambda: update_bars(progress, tasks, overall, statuses))
     else:
-        poll(api, statuses, lambda: out.say(" ".join(
+        poll(read, statuses, lambda: out.say(" ".join(
             f"{batch_id[:8]}: {done(s)}/{s['total_documents']} ({s['failed_count']} failed)"
             for batch_id, s in statuses.items())))
     return list(statuses.values())
 
 
-def poll(api: Api, statuses: dict[str, dict], show) -> None:
+def poll(read: Callable[[str], dict], statuses: dict[str, dict], show) -> None:
     last_shown = ""
+    pause = FIRST_POLL_SECONDS
     while True:
         for batch_id, status in statuses.items():
             if status["status"] not in TERMINAL:
-                statuses[batch_id] = api.status(batch_id)
+                statuses[batch_id] = read(batch_id)
         shown = json.dumps([[done(s), s["failed_count"], s["status"]] for s in statuses.values()])
         if shown != last_shown:
             show()
             last_shown = shown
         if all(s["status"] in TERMINAL for s in statuses.values()):
             return
-        time.sleep(POLL_SECONDS)
+        time.sleep(pause)
+        pause = min(pause * 1.5, POLL_SECONDS)
 
 
 def update_bars(progress: Progress, tasks: dict[str, TaskID], overall: TaskID, statuses: dict[str, dict]) -> None:
@@ -185,6 +207,14 @@ def ingest(api: Api, args, out: Output) -> int:
     files = list(walk(args.paths, {mapping_path} if mapping_path else set()))
     if not files:
         raise CliError("no files to ingest")
+    status, report = upload_all(api, files, args, out, wait_for_them=args.wait)
+    out.data(report)
+    return status
+
+
+def upload_all(api: Api, files: list[Source], args, out: Output, wait_for_them: bool) -> tuple[int, dict]:
+    """Upload `files` in batches of at most --batch-size; with `wait_for_them` show their progress until all
+    have finished, then the failed documents and the summary. The exit status, and what --json reports."""
     mapping = read_mapping(args.metadata)
     accepted = []
     for number, batch in enumerate(batches_of(files, args.batch_size), start=1):
@@ -193,21 +223,90 @@ def ingest(api: Api, args, out: Output) -> int:
         out.say(f"batch {number}: {answer['batch_id']} accepted, {answer['total_documents']} documents")
         for warning in answer.get("warnings", []):
             out.say(f"  warning: {warning}")
-    if not args.wait:
-        out.data({"batches": accepted})
-        return 0
+    if not wait_for_them:
+        return 0, {"batches": accepted}
     try:
         statuses = wait(api, [a["batch_id"] for a in accepted], out)
     except KeyboardInterrupt:
         out.say("stopped waiting; the batches go on. Check them with: docintake status BATCH_ID")
-        out.data({"batches": accepted, "waiting": "interrupted"})
-        return 130
+        return 130, {"batches": accepted, "waiting": "interrupted"}
     out.failures(statuses)
-    out.data({"batches": statuses})
     failed = sum(s["failed_count"] for s in statuses)
     out.say(f"{sum(s['processed_count'] for s in statuses)} ingested, "
             f"{sum(s.get('unchanged_count', 0) for s in statuses)} unchanged, {failed} failed")
-    return 1 if failed or any(s["status"] == "cancelled" for s in statuses) else 0
+    return 1 if failed or any(s["status"] == "cancelled" for s in statuses) else 0, {"batches": statuses}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sync(api: Api, args, out: Output) -> int:
+    if not args.folder.is_dir():
+        raise CliError(f"no such folder: {args.folder}")
+    mapping_path = args.metadata.resolve() if args.metadata else None
+    files = list(walk([args.folder], {mapping_path} if mapping_path else set()))
+    listed = [{"path": f.path, "sha256": sha256_of(f.file), "size": f.file.stat().st_size} for f in files]
+    answer = api.call("POST", f"{COLLECTIONS}/{args.collection}/sync",
+                      content=gzip.compress(json.dumps({"sources": listed}).encode(), compresslevel=6),
+                      headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    wanted = set(answer["new"]) | set(answer["changed"])
+    to_upload = [f for f in files if f.path in wanted]
+    absent = answer["absent"]
+    out.say(f"{len(answer['new'])} new, {len(answer['changed'])} changed, {len(answer['unchanged'])} unchanged, "
+            f"{len(absent)} absent from the folder")
+    report: dict[str, Any] = {key: answer[key] for key in ("new", "changed", "unchanged", "absent")}
+    status, uploaded = upload_all(api, to_upload, args, out, wait_for_them=True) if to_upload else (0, {})
+    report |= {"batches": [], "deletions": []} | uploaded
+    if absent and not args.prune:
+        out.say(f"{len(absent)} source(s) of the collection are no longer in the folder; "
+                "delete them with: docintake sync --prune")
+    elif absent and status != 130:
+        accepted = [api.call("POST", f"{COLLECTIONS}/{args.collection}/sources/delete", json={"source_paths": part})
+                    for part in batches_of(absent, DELETE_LIST_SIZE)]
+        deleted, report["deletions"] = follow_deletions(api, accepted, out)
+        status = status or deleted
+    out.data(report)
+    return status
+
+
+def follow_deletions(api: Api, accepted: list[dict], out: Output) -> tuple[int, list[dict]]:
+    """Show the deletions' progress until all have finished: the exit status (1 when one did not remove
+    everything it named) and their last statuses."""
+    for answer in accepted:
+        out.say(f"deletion {answer['deletion_id']} accepted, {answer['total_sources']} sources")
+    try:
+        statuses = wait(api, [answer["deletion_id"] for answer in accepted], out, read=api.deletion)
+    except KeyboardInterrupt:
+        out.say(f"stopped waiting; the deletions go on. Follow them at {DELETIONS}/DELETION_ID")
+        return 130, [{**answer, "waiting": "interrupted"} for answer in accepted]
+    out.failures(statuses)
+    out.say(f"{sum(s.get('removed_count', 0) for s in statuses)} removed, "
+            f"{sum(s['failed_count'] for s in statuses)} failed")
+    return (0 if all(s["status"] == "completed" for s in statuses) else 1), statuses
+
+
+def delete(api: Api, args, out: Output) -> int:
+    if args.paths:
+        accepted = api.call("POST", f"{COLLECTIONS}/{args.collection}/sources/delete",
+                            json={"source_paths": args.paths})
+    else:
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CliError(f"deleting the whole collection '{args.collection}' needs --yes when not asked "
+                               "at a terminal")
+            reply = input(f"Delete every source of collection '{args.collection}'? [y/N] ")
+            if reply.strip().lower() not in ("y", "yes"):
+                out.say("nothing deleted")
+                return 1
+        accepted = api.call("DELETE", f"{COLLECTIONS}/{args.collection}")
+    status, deletions = follow_deletions(api, [accepted], out)
+    out.data({"deletions": deletions})
+    return status
 
 
 def show_status(status: dict, out: Output) -> None:
@@ -237,6 +336,18 @@ def parser() -> argparse.ArgumentParser:
     ingest_command.add_argument("--metadata", type=Path, help="CSV or JSON mapping from filename to metadata")
     ingest_command.add_argument("--wait", action="store_true", help="show progress until every batch has finished")
     ingest_command.add_argument("--batch-size", type=int, default=100, help=argparse.SUPPRESS)
+    sync_command = commands.add_parser("sync", help="upload what a folder has new or changed; --prune deletes "
+                                       "what it no longer has")
+    sync_command.add_argument("folder", type=Path)
+    sync_command.add_argument("--collection", default="default", help="the collection to sync (default: default)")
+    sync_command.add_argument("--prune", action="store_true",
+                              help="delete the collection's sources the folder no longer has")
+    sync_command.add_argument("--metadata", type=Path, help="CSV or JSON mapping from filename to metadata")
+    sync_command.add_argument("--batch-size", type=int, default=100, help=argparse.SUPPRESS)
+    delete_command = commands.add_parser("delete", help="delete sources of a collection, or all of it")
+    delete_command.add_argument("--collection", required=True, help="the collection to delete from")
+    delete_command.add_argument("paths", nargs="*", help="source paths to delete (none: the whole collection)")
+    delete_command.add_argument("--yes", action="store_true", help="delete a whole collection without asking")
     for name in ("status", "cancel", "retry"):
         commands.add_parser(name, help=f"{name} a batch").add_argument("batch_id")
     batches = commands.add_parser("batches", help="list batches, newest first")
@@ -264,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "ingest":
             return ingest(api, args, out)
+        if args.command == "sync":
+            return sync(api, args, out)
+        if args.command == "delete":
+            return delete(api, args, out)
         if args.command == "status":
             show_status(api.status(args.batch_id), out)
         elif args.command in ("cancel", "retry"):
