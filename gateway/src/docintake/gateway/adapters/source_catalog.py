@@ -36,7 +36,7 @@ RETURN s.path AS path, d.sha256 AS sha256
 """
 SOURCE_PATHS_PAGE = """
 MATCH (s:Source) WHERE s.collection = $collection AND s.path > $after
-WITH s ORDER BY s.path LIMIT $page
+WITH s ORDER BY s.collection, s.path LIMIT $page
 RETURN s.path AS path, EXISTS { (s)-[:CURRENT]->(:Document) } AS current
 """
 LOOKUP_SLICE = 5_000
