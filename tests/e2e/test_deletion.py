@@ -1,16 +1,12 @@
 """Deletion through the public API of the running system: a collection, one source of two that share
 content, a list of sources, a batch's documents; each answered at once and finished in the background."""
 
-import asyncio
-import time
 from uuid import uuid4
 
 from docintake.platform.graphdb import open_driver
 from docintake.platform.storage import ObjectStore
-from tests.support.batches import INGEST, csv_mapping, wait_until_finished
+from tests.support.batches import COLLECTIONS, DELETIONS, INGEST, csv_mapping, finished_deletion, wait_until_finished
 from tests.support.broker import listen
-
-COLLECTIONS, DELETIONS = "/api/v1/collections", "/api/v1/deletions"
 
 
 async def upload_to(api, collection: str, documents: list[tuple[str, bytes]], author: str, tag: str) -> dict:
@@ -21,19 +17,6 @@ async def upload_to(api, collection: str, documents: list[tuple[str, bytes]], au
     final, _ = await wait_until_finished(api, response.json()["batch_id"])
     assert final["status"] == "completed", final
     return final
-
-
-async def finished_deletion(api, answer) -> dict:
-    assert answer.status_code == 202, answer.text
-    deletion_id = answer.json()["deletion_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        response = await api.get(f"{DELETIONS}/{deletion_id}")
-        assert response.status_code == 200, response.text
-        if response.json()["status"] != "in_progress":
-            return response.json()
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"deletion {deletion_id} did not finish")
 
 
 async def graph_count(settings, query: str, **parameters) -> int:

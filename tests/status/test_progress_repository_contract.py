@@ -210,3 +210,19 @@ async def test_the_ids_of_events_applied_long_ago_are_forgotten_and_a_redelivery
     redelivered = await fold(store, events)
     assert redelivered is not None and redelivered.outcome == {event.event_id for event in events}
     assert await store.get(synthetic.batch_id) == record
+
+
+async def test_records_of_batches_finished_and_announced_before_the_time_are_forgotten(store, base):
+    announced, unannounced, unfinished = (SyntheticBatch(size=1, start=base) for _ in range(3))
+    for synthetic in (announced, unannounced):
+        await fold(store, synthetic.story("i"))
+    await fold(store, [unfinished.created(), unfinished.queued(0)])
+    await store.update(announced.batch_id, lambda batch: batch.mark_completion_published(batch.completion_round))
+    finished = base + timedelta(seconds=10)
+
+    await store.forget_finished_batches(base)
+    assert await store.get(announced.batch_id) is not None  # finished later than that
+    await store.forget_finished_batches(finished)
+    assert await store.get(announced.batch_id) is None
+    assert await store.get(unannounced.batch_id) is not None  # its completion still to be published
+    assert await store.get(unfinished.batch_id) is not None

@@ -6,6 +6,7 @@ import io
 import time
 
 INGEST = "/api/v1/documents/ingest"
+COLLECTIONS, DELETIONS = "/api/v1/collections", "/api/v1/deletions"
 TERMINAL = {"completed", "partial_failure", "failed", "cancelled"}
 
 
@@ -44,3 +45,17 @@ async def wait_until_finished(api, batch_id: str, timeout: float = 120) -> tuple
             return current, seen
         await asyncio.sleep(0.2)
     raise AssertionError(f"batch {batch_id} not finished within {timeout}s: {seen[-1] if seen else None}")
+
+
+async def finished_deletion(api, answer, timeout: float = 60) -> dict:
+    """The final status of the deletion a DELETE answered with."""
+    assert answer.status_code == 202, answer.text
+    deletion_id = answer.json()["deletion_id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = await api.get(f"{DELETIONS}/{deletion_id}")
+        assert response.status_code == 200, response.text
+        if response.json()["status"] != "in_progress":
+            return response.json()
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"deletion {deletion_id} did not finish")

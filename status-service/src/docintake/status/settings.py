@@ -13,6 +13,9 @@ class StatusSettings(Settings):
     # How long the ids of applied events are kept to tell a redelivery apart; after that a redelivery
     # is applied again, which changes nothing.
     applied_event_retention_hours: float = 24.0
+    # How long a finished batch's record is kept after it finished; 0: for good. An event of it that
+    # arrives after that starts a record of its own.
+    batch_record_retention_days: float = 0.0
     # Messages the projection works on at once (events of one batch still apply one at a time).
     status_prefetch: int = 32
     # How often a live progress stream looks for changes.

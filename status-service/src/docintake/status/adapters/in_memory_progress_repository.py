@@ -59,6 +59,14 @@ class InMemoryProgressRepository:
             del self.applied_events[event_id]
         return len(pruned)
 
+    async def forget_finished_batches(self, finished_before: datetime) -> int:
+        forgotten = [batch.batch_id for batch in self._readable()
+                     if batch.status in TERMINAL_STATES and batch.completion_published
+                     and batch.updated_at is not None and batch.updated_at < finished_before]
+        for batch_id in forgotten:
+            del self.batches[batch_id]
+        return len(forgotten)
+
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         return [
             batch.batch_id for batch in self._readable()

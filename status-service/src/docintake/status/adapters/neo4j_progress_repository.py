@@ -119,6 +119,15 @@ WITH e LIMIT $limit
 DELETE e
 RETURN count(*) AS pruned
 """
+_FORGET_FINISHED_BATCHES = f"""
+MATCH (b:IngestBatch)
+WHERE b.status IN $terminal AND b.completion_published = true AND b.updated_at < $finished_before
+  AND NOT b:{QUARANTINED}
+WITH b LIMIT $limit
+CALL (b) {{ MATCH (b)-[:HAS_ITEM]->(i:IngestItem) DETACH DELETE i }}
+DETACH DELETE b
+RETURN count(*) AS forgotten
+"""
 PRUNE_LIMIT = 10_000  # markers deleted per transaction, so that pruning a long backlog stays small
 _QUARANTINE = f"""
 MATCH (b:IngestBatch {{batch_id: $batch_id}}) WHERE b.{QUARANTINED_REASON} IS NULL
@@ -188,6 +197,17 @@ class Neo4jProgressRepository:
             pruned += result.records[0]["pruned"]
             if result.records[0]["pruned"] < PRUNE_LIMIT:
                 return pruned
+
+    async def forget_finished_batches(self, finished_before: datetime) -> int:
+        forgotten = 0
+        while True:
+            async with graph_errors():
+                result = await self._driver.execute_query(
+                    _FORGET_FINISHED_BATCHES, finished_before=stored_time(finished_before),
+                    terminal=sorted(TERMINAL_STATES), limit=PRUNE_LIMIT // 100, database_=self._database)
+            forgotten += result.records[0]["forgotten"]
+            if result.records[0]["forgotten"] < PRUNE_LIMIT // 100:
+                return forgotten
 
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         records = await self._read(_STALLED, cutoff=stored_time(cutoff),

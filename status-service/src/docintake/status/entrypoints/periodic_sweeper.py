@@ -1,5 +1,5 @@
 """The periodic sweep: give up on stalled documents, publish completions nobody marked published, and
-forget the ids of events applied long ago."""
+forget the ids of events applied long ago and the records of batches finished long ago."""
 
 import asyncio
 from datetime import timedelta
@@ -35,6 +35,9 @@ async def run_sweeper(dependencies: Dependencies) -> None:
                 settle_seconds=settings.sweep_interval_seconds, awaiting_before=awaiting_completion)
             await dependencies.repo.prune_applied_events(
                 dependencies.clock() - timedelta(hours=settings.applied_event_retention_hours))
+            if settings.batch_record_retention_days > 0:
+                await dependencies.repo.forget_finished_batches(
+                    dependencies.clock() - timedelta(days=settings.batch_record_retention_days))
         except Exception:  # noqa: BLE001 - a failed round must not end the sweeps; the next one retries
             log.exception("sweep round failed")
 

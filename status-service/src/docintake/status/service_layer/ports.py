@@ -49,6 +49,10 @@ class ProgressRepository(Protocol):
         """Forget which events applied before the time were applied; how many. Safe at any time: the fold
         gives the same record for any duplication, so an event seen again only costs its work again."""
 
+    async def forget_finished_batches(self, finished_before: datetime) -> int:
+        """Delete the records of batches finished, and their completion published, before the time
+        (quarantined ones stay for the operator); how many."""
+
     async def stalled_batch_ids(self, cutoff: datetime) -> list[UUID]:
         """Batches with an unfinished document, or no BatchCreated, that changed no later than `cutoff`
         (more may be named: the sweeper decides per batch)."""
