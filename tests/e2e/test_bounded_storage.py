@@ -4,21 +4,12 @@ service's retention has passed, no raw object, no source, no progress record and
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from docintake.platform.graphdb import open_driver
 from docintake.platform.storage import ObjectStore
 from docintake.status.adapters.neo4j_progress_repository import Neo4jProgressRepository
 from tests.support.batches import COLLECTIONS, INGEST, csv_mapping, finished_deletion, wait_until_finished
+from tests.support.graph import graph_count
 
 BATCHES, DOCUMENTS = 10, 5
-
-
-async def count(settings, query: str, **parameters) -> int:
-    driver = open_driver(settings)
-    try:
-        records, _, _ = await driver.execute_query(query, parameters)
-        return records[0]["n"]
-    finally:
-        await driver.close()
 
 
 async def test_many_batches_ingested_and_deleted_leave_nothing_once_their_retention_passed(api, settings):
@@ -42,8 +33,8 @@ async def test_many_batches_ingested_and_deleted_leave_nothing_once_their_retent
 
     store = ObjectStore(settings)
     assert [key for batch_id in batch_ids for key in await store.keys(f"batches/{batch_id}/")] == []
-    assert await count(settings, "MATCH (s:Source {collection: $c}) RETURN count(s) AS n", c=collection) == 0
-    assert await count(settings, "MATCH (e:IngestEvent) WHERE e.batch_id IN $ids RETURN count(e) AS n",
+    assert await graph_count(settings, "MATCH (s:Source {collection: $c}) RETURN count(s) AS n", c=collection) == 0
+    assert await graph_count(settings, "MATCH (e:IngestEvent) WHERE e.batch_id IN $ids RETURN count(e) AS n",
                        ids=records) > 0
 
     # What the status service's sweep does once the retentions have passed (here: at once).
@@ -54,9 +45,9 @@ async def test_many_batches_ingested_and_deleted_leave_nothing_once_their_retent
         await repo.forget_finished_batches(later)
     finally:
         await repo.close()
-    assert await count(settings, "MATCH (e:IngestEvent) WHERE e.batch_id IN $ids RETURN count(e) AS n",
+    assert await graph_count(settings, "MATCH (e:IngestEvent) WHERE e.batch_id IN $ids RETURN count(e) AS n",
                        ids=records) == 0
-    assert await count(settings, "MATCH (b:IngestBatch) WHERE b.batch_id IN $ids RETURN count(b) AS n",
+    assert await graph_count(settings, "MATCH (b:IngestBatch) WHERE b.batch_id IN $ids RETURN count(b) AS n",
                        ids=records) == 0
-    assert await count(settings, "MATCH (i:IngestItem) WHERE i.batch_id IN $ids RETURN count(i) AS n",
+    assert await graph_count(settings, "MATCH (i:IngestItem) WHERE i.batch_id IN $ids RETURN count(i) AS n",
                        ids=records) == 0

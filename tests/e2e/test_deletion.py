@@ -3,10 +3,10 @@ content, a list of sources, a batch's documents; each answered at once and finis
 
 from uuid import uuid4
 
-from docintake.platform.graphdb import open_driver
 from docintake.platform.storage import ObjectStore
 from tests.support.batches import COLLECTIONS, DELETIONS, INGEST, csv_mapping, finished_deletion, wait_until_finished
 from tests.support.broker import listen
+from tests.support.graph import graph_count
 
 
 async def upload_to(api, collection: str, documents: list[tuple[str, bytes]], author: str, tag: str) -> dict:
@@ -17,15 +17,6 @@ async def upload_to(api, collection: str, documents: list[tuple[str, bytes]], au
     final, _ = await wait_until_finished(api, response.json()["batch_id"])
     assert final["status"] == "completed", final
     return final
-
-
-async def graph_count(settings, query: str, **parameters) -> int:
-    driver = open_driver(settings)
-    try:
-        records, _, _ = await driver.execute_query(query, parameters)
-        return records[0]["n"]
-    finally:
-        await driver.close()
 
 
 def text(word: str) -> bytes:

@@ -3,7 +3,6 @@ bounded), and the OLE2 containers of legacy Office and Outlook told apart by the
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -69,14 +68,6 @@ def _epub(heading: str, paragraph: str) -> bytes:
     return _zip(files, "application/epub+zip")
 
 
-@pytest.fixture
-def write(tmp_path: Path):
-    def write(name: str, data: bytes) -> Path:
-        path = tmp_path / name
-        path.write_bytes(data)
-        return path
-
-    return write
 
 
 def parse(write, name: str, data: bytes, **options) -> ParsedDocument:

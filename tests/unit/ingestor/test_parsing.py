@@ -19,16 +19,6 @@ from docintake.ingestor.domain.failures import IngestError
 from tests.support import documents
 
 
-@pytest.fixture
-def write(tmp_path: Path):
-    def write(name: str, data: bytes) -> Path:
-        path = tmp_path / name
-        path.write_bytes(data)
-        return path
-
-    return write
-
-
 def parse(write, name: str, data: bytes) -> ParsedDocument:
     return parse_file(write(name, data), filename_hint=name)
 
