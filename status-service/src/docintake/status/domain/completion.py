@@ -29,12 +29,7 @@ def completion_event(batch: Batch) -> BatchCompleted:
         batch_id=batch.batch_id,
         data=BatchCompletedData(
             status=status,
-            total_documents=counts.total,
-            processed_count=counts.ingested,
-            failed_count=counts.failed,
-            cancelled_count=counts.cancelled,
-            unchanged_count=counts.unchanged,
-            removed_count=counts.removed,
+            **counts.reported(),
             kind=batch.kind,
             completed_at=completed_at,
             processing_time_seconds=batch.processing_time_seconds or 0.0,

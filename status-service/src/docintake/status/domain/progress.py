@@ -177,6 +177,11 @@ class Counts:
     def pending(self) -> int:
         return self.total - self.succeeded - self.failed - self.cancelled
 
+    def reported(self) -> dict[str, int]:
+        """The counts as the API's BatchStatus and BatchCompleted name them."""
+        return {"total_documents": self.total, "processed_count": self.ingested, "failed_count": self.failed,
+                "cancelled_count": self.cancelled, "unchanged_count": self.unchanged, "removed_count": self.removed}
+
 
 @dataclass
 class Batch:

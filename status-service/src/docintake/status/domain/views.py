@@ -19,12 +19,7 @@ def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> Batch
         batch_id=batch.batch_id,
         kind=batch.kind,
         status=batch.status,
-        total_documents=counts.total,
-        processed_count=counts.ingested,
-        failed_count=counts.failed,
-        cancelled_count=counts.cancelled,
-        unchanged_count=counts.unchanged,
-        removed_count=counts.removed,
+        **counts.reported(),
         pending_count=counts.pending,
         failed_documents=[
             FailedDocument(document_id=document.document_id, filename=document.filename,
