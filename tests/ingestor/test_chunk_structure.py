@@ -6,8 +6,7 @@ from uuid import uuid4
 import pptx
 
 from tests.support import documents
-from tests.support.broker import listen
-from tests.support.ingest import outcomes_for, queue
+from tests.support.ingest import outcome_of
 
 
 def _deck(titles: list[str]) -> bytes:
@@ -23,11 +22,7 @@ def _deck(titles: list[str]) -> bytes:
 
 async def test_chunk_nodes_carry_page_and_heading_path(ingestor, broker, store, graph, settings):
     titles = [f"Roadmap {uuid4()}", "Risks", "Budget"]
-    async with listen(settings.rabbitmq_url, "document.*") as listener:
-        event = await queue(broker, store, _deck(titles), "deck.pptx")
-        mine = outcomes_for(event)
-        await listener.collect(mine)
-    [outcome] = mine(listener.events)
+    event, outcome = await outcome_of(settings, broker, store, _deck(titles), "deck.pptx")
     assert outcome["event_type"] == "docintake.document.ingested", outcome
     records, _, _ = await graph.execute_query(
         "MATCH (c:Chunk)-[:PART_OF]->(:Document {sha256: $sha}) "
@@ -43,11 +38,7 @@ async def test_a_long_docx_table_is_stored_in_chunks_each_under_its_header_and_h
     header = ["Part", f"Count {uuid4()}"]
     rows = [[f"part {n} of the rack assembly", str(n)] for n in range(150)]
     data = documents.docx([("Inventory", ["What the rack holds."])], table=[header, *rows])
-    async with listen(settings.rabbitmq_url, "document.*") as listener:
-        event = await queue(broker, store, data, "inventory.docx")
-        mine = outcomes_for(event)
-        await listener.collect(mine)
-    [outcome] = mine(listener.events)
+    event, outcome = await outcome_of(settings, broker, store, data, "inventory.docx")
     assert outcome["event_type"] == "docintake.document.ingested", outcome
     records, _, _ = await graph.execute_query(
         "MATCH (c:Chunk)-[:PART_OF]->(:Document {sha256: $sha}) "

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 from docintake.contracts.events import DocumentQueued, DocumentQueuedData, DocumentRef
 from docintake.platform.messaging import publish
 from docintake.platform.storage import ObjectStore
+from tests.support.broker import listen
 
 OUTCOMES = ("docintake.document.ingested", "docintake.document.failed")
 
@@ -35,3 +36,13 @@ async def queue(broker, store, content: bytes, filename: str, **kwargs) -> Docum
 def outcomes_for(*events: DocumentQueued):
     wanted = {str(event.document_id) for event in events}
     return lambda received: [e for e in received if e["event_type"] in OUTCOMES and e["document_id"] in wanted]
+
+
+async def outcome_of(settings, broker, store, content: bytes, filename: str, **kwargs) -> tuple[DocumentQueued, dict]:
+    """Queue one document and wait for its one outcome event."""
+    async with listen(settings.rabbitmq_url, "document.*") as listener:
+        event = await queue(broker, store, content, filename, **kwargs)
+        mine = outcomes_for(event)
+        await listener.collect(mine)
+    [outcome] = mine(listener.events)
+    return event, outcome
