@@ -5,9 +5,11 @@ folder of their own, so that they never touch a running system's queues, buckets
     python -m deploy.native.isolated --stop       stop them
 """
 
+import fcntl
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from deploy.native.settings import DeploySettings
 
@@ -50,10 +52,26 @@ def servers(*arguments: str) -> None:
                    check=True)
 
 
+def exclusive_use(state_dir: Path) -> int:
+    """A lock on the isolated servers held while a command runs on them: two runs at once would share
+    the services' ports and queues and see each other's events, so a second one waits its turn."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock = os.open(state_dir / "run.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("[isolated] another run uses the isolated servers; waiting (a second set: "
+              "DOCINTAKE_ISOLATED_PORT_OFFSET)", file=sys.stderr, flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock  # kept open, so held, until the process ends
+
+
 def main(argv: list[str]) -> int:
     if argv == ["--stop"]:
         servers("stop")
         return 0
+    if argv:
+        exclusive_use(Path(ISOLATED["DOCINTAKE_STATE_DIR"]))  # released when this process ends
     servers("start")
     if not argv:
         return 0
