@@ -1,15 +1,44 @@
-"""Storage stays bounded: many small batches ingested and then deleted leave, once the status
-service's retention has passed, no raw object, no source, no progress record and no event id of theirs."""
+"""Storage stays bounded: a finished batch's raw uploads go once its retention passed; many small
+batches ingested and then deleted leave, once the status service's retention has passed, no raw
+object, no source, no progress record and no event id of theirs."""
 
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from docintake.gateway.adapters.status_service import StatusService
+from docintake.gateway.domain.batch import announcement_key, batch_prefix
+from docintake.gateway.service_layer.ports import FORGOTTEN
+from docintake.gateway.service_layer.upload_retention import expire_finished_uploads
 from docintake.platform.storage import ObjectStore
 from docintake.status.adapters.neo4j_progress_repository import Neo4jProgressRepository
-from tests.support.batches import COLLECTIONS, INGEST, csv_mapping, finished_deletion, wait_until_finished
+from tests.support.batches import COLLECTIONS, INGEST, csv_mapping, finished_deletion, status, wait_until_finished
 from tests.support.graph import graph_count
 
 BATCHES, DOCUMENTS = 10, 5
+
+
+async def test_a_finished_batchs_raw_uploads_go_once_its_retention_passed_and_its_record_stays(
+        api, running_system, settings):
+    files = [("files", (f"kept-{i}.txt", f"Kept for a while {uuid4()}.".encode(), "text/plain")) for i in range(2)]
+    mapping = csv_mapping({f"kept-{i}.txt": {"author": "Retention"} for i in range(2)})
+    answer = await api.post(f"{INGEST}/batch", files=[*files, mapping])
+    batch_id = answer.json()["batch_id"]
+    final, _ = await wait_until_finished(api, batch_id)
+    assert final["status"] == "completed", final
+    store = ObjectStore(settings)
+    assert len(await store.keys(batch_prefix(batch_id))) == 2
+
+    status_service = StatusService(f"http://127.0.0.1:{running_system.status_port}", "dev-key")
+    try:
+        assert await status_service.finished_at(uuid4()) == FORGOTTEN
+        later = datetime.now(UTC) + timedelta(seconds=1)
+        assert batch_id in {str(expired) for expired in
+                            await expire_finished_uploads(store, status_service, timedelta(0), later)}
+    finally:
+        await status_service.aclose()
+    assert await store.keys(batch_prefix(batch_id)) == []
+    assert await store.get_bytes(announcement_key(batch_id)) is None
+    assert (await status(api, batch_id))["status"] == "completed"
 
 
 async def test_many_batches_ingested_and_deleted_leave_nothing_once_their_retention_passed(api, settings):

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from docintake.gateway.bootstrap import create_app
-from docintake.gateway.domain.batch import ANNOUNCED, BATCHES, batch_prefix
+from docintake.gateway.domain.batch import batch_prefix
 from docintake.gateway.service_layer.upload_retention import reap_unannounced_uploads
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.storage import ObjectStore
@@ -63,10 +63,3 @@ async def test_an_upload_that_never_ended_reads_unknown_and_its_objects_are_reap
 
     assert batch_id in await reap_unannounced_uploads(store, timedelta(0), datetime.now(UTC))
     assert await store.keys(batch_prefix(batch_id)) == []
-
-
-async def test_a_gateway_has_minio_expire_raw_uploads_and_their_markers_after_the_retention(settings):
-    gateway_settings = GatewaySettings(**{**settings.model_dump(), "upload_retention_days": 5})
-    async with serving(create_app(gateway_settings)):
-        store = ObjectStore(settings)
-        assert (await store.expiry_days(BATCHES), await store.expiry_days(ANNOUNCED)) == (5, 5)

@@ -1,15 +1,16 @@
-"""What the uploads bucket keeps: the reaper of uploads that never ended, the lifecycle of the rest,
-and a batch that was never announced read as unknown."""
+"""What the uploads bucket keeps: the reaper of uploads that never ended and of batches finished longer
+ago than the retention, and a batch that was never announced read as unknown."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from docintake.gateway.domain.batch import announcement_key, batch_prefix
 from docintake.gateway.domain.refusals import BatchNotFound, BatchNotProjected
+from docintake.gateway.service_layer.ports import FORGOTTEN
 from docintake.gateway.service_layer.status_forwarding import answer_about_batch
-from docintake.gateway.service_layer.upload_retention import keep_uploads_for, reap_unannounced_uploads
+from docintake.gateway.service_layer.upload_retention import expire_finished_uploads, reap_unannounced_uploads
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 HOURS = timedelta(hours=1)
@@ -20,7 +21,6 @@ class Bucket:
 
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, datetime]] = {}
-        self.rules: dict[str, int] = {}
 
     def put(self, key: str, at: datetime, data: bytes = b"x") -> None:
         self.objects[key] = (data, at)
@@ -38,9 +38,6 @@ class Bucket:
     async def remove(self, keys: list[str]) -> None:
         for key in keys:
             self.objects.pop(key, None)
-
-    async def expire(self, prefix: str, days: int) -> None:
-        self.rules[prefix] = days
 
 
 def a_batch(bucket: Bucket, written_at: datetime, announced: bool, files: int = 2):
@@ -74,13 +71,41 @@ async def test_an_upload_still_streaming_is_judged_by_its_newest_object():
     assert await reap_unannounced_uploads(bucket, 6 * HOURS, NOW) == []
 
 
-async def test_raw_uploads_and_their_markers_expire_after_the_retention_or_are_kept():
-    bucket = Bucket()
-    await keep_uploads_for(bucket, 7)
-    assert bucket.rules == {"batches/": 7, "announced/": 7}
-    kept = Bucket()
-    await keep_uploads_for(kept, 0)
-    assert kept.rules == {}
+class StatusService:
+    """When each batch finished, as the status service tells it; it counts the batches it was asked about."""
+
+    def __init__(self) -> None:
+        self.finishes: dict[UUID, datetime | None] = {}
+        self.asked: list[UUID] = []
+
+    async def finished_at(self, batch_id: UUID) -> datetime | None:
+        self.asked.append(batch_id)
+        return self.finishes.get(batch_id, FORGOTTEN)
+
+
+async def test_raw_uploads_and_their_marker_go_once_their_batch_finished_longer_ago_than_the_retention():
+    bucket, status = Bucket(), StatusService()
+    days = timedelta(days=1)
+    finished_long_ago = a_batch(bucket, NOW - 30 * days, announced=True)
+    status.finishes[finished_long_ago] = NOW - 8 * days
+    written_long_ago_finished_lately = a_batch(bucket, NOW - 30 * days, announced=True)
+    status.finishes[written_long_ago_finished_lately] = NOW - 2 * days
+    still_running = a_batch(bucket, NOW - 30 * days, announced=True)
+    status.finishes[still_running] = None
+    record_forgotten = a_batch(bucket, NOW - 30 * days, announced=True)
+    announced_lately = a_batch(bucket, NOW - 2 * days, announced=True)
+    never_announced = a_batch(bucket, NOW - 30 * days, announced=False)
+
+    expired = await expire_finished_uploads(bucket, status, 7 * days, NOW)
+
+    assert sorted(expired) == sorted([finished_long_ago, record_forgotten])
+    for gone in expired:
+        assert await bucket.written(batch_prefix(gone)) == {}
+        assert await bucket.get_bytes(announcement_key(gone)) is None
+    for kept in (written_long_ago_finished_lately, still_running, announced_lately, never_announced):
+        assert len(await bucket.written(batch_prefix(kept))) == 2
+    # A batch announced less than the retention ago cannot have finished that long ago: not asked about.
+    assert announced_lately not in status.asked and never_announced not in status.asked
 
 
 class Unknown:

@@ -15,7 +15,6 @@ from docintake.gateway.domain.stream_budget import StreamBudget
 from docintake.gateway.entrypoints import deletion_routes, probes, status_routes, sync_routes, upload
 from docintake.gateway.entrypoints.periodic_reaper import run_reaper
 from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
-from docintake.gateway.service_layer.upload_retention import keep_uploads_for
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.graphdb import open_driver
 from docintake.platform.logging import get_logger
@@ -46,8 +45,7 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
         await broker.start()
         await store.ensure_bucket()
         await app.state.answers.ensure_expiry()
-        await keep_uploads_for(store, settings.upload_retention_days)
-        reaper = asyncio.create_task(run_reaper(store, settings))
+        reaper = asyncio.create_task(run_reaper(store, status_service, settings))
         log.info("ready", port=settings.gateway_port, bucket=store.bucket)
         yield
         reaper.cancel()

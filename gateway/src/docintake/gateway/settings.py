@@ -18,7 +18,7 @@ class GatewaySettings(Settings):
     max_streams: int = 200
     # How long a request sent again with the same Idempotency-Key gets the first answer back.
     idempotency_key_lifetime_hours: float = 24.0
-    # Raw uploads are deleted this many days after they were written (0: kept); a retry after that fails.
+    # A batch's raw uploads are deleted this many days after it finished (0: kept); a retry after that fails.
     upload_retention_days: int = 7
     # The objects of an upload that never ended (its batch never announced) are removed once untouched this long.
     unfinished_upload_max_age_hours: float = 6.0

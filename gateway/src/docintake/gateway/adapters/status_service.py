@@ -1,11 +1,14 @@
 """The status service over HTTP: the pending backlog, and the status routes the gateway forwards to it."""
 
 from collections.abc import Mapping
+from datetime import datetime
+from uuid import UUID
 
 import httpx
 
-from docintake.contracts.api import PendingBytes
+from docintake.contracts.api import BatchStatus, PendingBytes
 from docintake.gateway.domain.refusals import StatusServiceUnavailable
+from docintake.gateway.service_layer.ports import FORGOTTEN
 
 # Headers of one connection, not of the request or response a proxy passes on.
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
@@ -43,6 +46,19 @@ class StatusService:
                                              timeout=2.0)
             response.raise_for_status()
             return PendingBytes.model_validate(response.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            raise StatusServiceUnavailable() from exc
+
+    async def finished_at(self, batch_id: UUID) -> datetime | None:
+        """When the batch finished; None while it runs; FORGOTTEN for a batch the status service does
+        not know (raises StatusServiceUnavailable)."""
+        try:
+            response = await self.client.get(f"/api/v1/documents/ingest/batch/{batch_id}/status",
+                                             headers={"X-API-Key": self.api_key})
+            if response.status_code == 404:
+                return FORGOTTEN
+            response.raise_for_status()
+            return BatchStatus.model_validate_json(response.content).completed_at
         except (httpx.HTTPError, ValueError) as exc:
             raise StatusServiceUnavailable() from exc
 

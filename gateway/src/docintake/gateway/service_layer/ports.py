@@ -1,8 +1,9 @@
 """What the use cases need from the world outside, as the adapters provide it."""
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
+from uuid import UUID
 
 from docintake.contracts.api import PendingBytes
 from docintake.contracts.events import Event
@@ -55,10 +56,6 @@ class Announcements(Protocol):
     async def get_bytes(self, key: str) -> bytes | None: ...
 
 
-class UploadsLifecycle(Protocol):
-    async def expire(self, prefix: str, days: int) -> None: ...
-
-
 class UploadedObjects(Announcements, Protocol):
     """What the uploads bucket holds: its batches' folders, the objects in them, their markers."""
 
@@ -67,6 +64,17 @@ class UploadedObjects(Announcements, Protocol):
     async def written(self, prefix: str) -> dict[str, datetime]: ...
 
     async def remove(self, keys: list[str]) -> None: ...
+
+
+# When a batch the status service keeps no record of finished: long ago (a record is forgotten only
+# after its batch finished, and its retention passed).
+FORGOTTEN = datetime.min.replace(tzinfo=UTC)
+
+
+class BatchFinishes(Protocol):
+    async def finished_at(self, batch_id: UUID) -> datetime | None:
+        """When the batch finished (FORGOTTEN if unknown); None while it runs (raises StatusServiceUnavailable)."""
+        ...
 
 
 class PendingSource(Protocol):
