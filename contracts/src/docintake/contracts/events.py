@@ -12,6 +12,8 @@ from uuid import UUID, uuid4, uuid5
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 DEFAULT_COLLECTION = "default"
+# The tenant of everything done with the keys of DOCINTAKE_API_KEYS, and of events from before tenants.
+DEFAULT_TENANT = "default"
 # What a source's version became: a source new to its collection, a new version of one, or the same content again.
 SourceChange = Literal["added", "replaced", "unchanged"]
 
@@ -61,6 +63,10 @@ class Event(Model):
     occurred_at: datetime = Field(default_factory=utcnow)
     batch_id: UUID
     document_id: UUID | None = None
+    tenant: str = Field(default=DEFAULT_TENANT, description="The tenant whose batch (or deletion) this is")
+    key_id: str | None = Field(
+        default=None, description="The id (never the key) of the API key whose request made this event, for audit"
+    )
     data: Model
 
     def to_json(self) -> bytes:

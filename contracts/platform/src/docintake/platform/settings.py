@@ -22,8 +22,13 @@ class Settings(BaseSettings):
     neo4j_password: str = "docintake-secret"
     neo4j_database: str = "neo4j"
 
-    # Comma-separated list of accepted X-API-Key values.
+    # Comma-separated list of accepted X-API-Key values, all of the tenant `default`; used when no tenants file is set.
     api_keys: str = "dev-key"
+    # A JSON file of tenants and their keys, kept hashed (docintake.platform.tenants); re-read when it changes.
+    tenants_file: str = ""
+    # The key the services call one another's internal routes with (the status service's backlog and batch
+    # finishes); none: the first of DOCINTAKE_API_KEYS.
+    service_key: str = ""
 
     log_level: str = "INFO"
 
@@ -39,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def internal_key(self) -> str:
+        return self.service_key or next(iter(self.api_key_list), "")
 
     @property
     def cors_origin_list(self) -> list[str]:
