@@ -15,6 +15,7 @@ from faststream.specification import AsyncAPI
 from docintake.gateway.adapters.event_publishers import router as gateway_publishers
 from docintake.ingestor.entrypoints.subscribers import broker as ingestor
 from docintake.platform.messaging import make_broker
+from docintake.status.entrypoints import webhook_deliveries  # noqa: F401 - declares its subscriber on the status broker
 from docintake.status.entrypoints.projection_subscriber import broker as status
 
 

@@ -38,6 +38,7 @@ MIDDLEWARE_MODULES = (
 GRAPH_MODULES = (
     ("docintake.ingestor.adapters.knowledge_graph", "ingestor (knowledge graph)"),
     ("docintake.status.adapters.neo4j_progress_repository", "status (progress records)"),
+    ("docintake.status.adapters.neo4j_webhook_deliveries", "status (webhook deliveries)"),
 )
 COLLECTORS = {"Counter": "counter", "Histogram": "histogram", "Gauge": "gauge", "Summary": "summary"}
 

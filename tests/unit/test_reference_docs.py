@@ -37,8 +37,9 @@ def test_every_declared_metric_has_a_row():
 def test_every_schema_statement_has_a_row():
     from docintake.ingestor.adapters.knowledge_graph import SCHEMA as knowledge_graph
     from docintake.status.adapters.neo4j_progress_repository import SCHEMA as progress_records
+    from docintake.status.adapters.neo4j_webhook_deliveries import SCHEMA as webhook_deliveries
 
     page = (ROOT / "docs" / "graph-schema.md").read_text()
-    for statement in knowledge_graph + progress_records:
+    for statement in knowledge_graph + progress_records + webhook_deliveries:
         name = statement.split()[3 if statement.startswith("CREATE FULLTEXT") else 2]
         assert f"| `{name}` |" in page, statement

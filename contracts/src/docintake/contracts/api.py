@@ -46,6 +46,20 @@ class DocumentEntry(BaseModel):
     outcome: DocumentOutcome
 
 
+class WebhookDelivery(BaseModel):
+    """One event's delivery to one callback URL: how often it was tried, and how the last try went."""
+
+    delivery_id: UUID
+    url: str
+    event_type: str
+    state: Literal["pending", "delivered", "given_up"]
+    attempts: int
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
 class BatchStatus(BaseModel):
     batch_id: UUID
     kind: BatchKind = "ingest"
@@ -65,6 +79,8 @@ class BatchStatus(BaseModel):
     estimated_completion_time: datetime | None = None
     completed_at: datetime | None = None
     processing_time_seconds: float | None = None
+    # The batch's webhook deliveries, in a batch's own status, not in the list of batches.
+    webhooks: list[WebhookDelivery] = []
 
 
 class BatchPage(BaseModel):

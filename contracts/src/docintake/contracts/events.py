@@ -79,6 +79,12 @@ class Event(Model):
 class BatchCreatedData(Model):
     documents: list[DocumentRef]
     warnings: list[str] = []
+    callback_url: str | None = Field(
+        default=None, description="A URL the upload named to be told, by a signed POST, of the batch's completion"
+    )
+    callback_documents: bool = Field(
+        default=False, description="Whether the callback_url is told each document's outcome too"
+    )
 
 
 class DocumentQueuedData(Model):

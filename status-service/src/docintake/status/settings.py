@@ -22,3 +22,16 @@ class StatusSettings(Settings):
     stream_poll_seconds: float = 0.5
     # How old a batch's status may be when many clients poll it: one store read serves them all.
     status_read_max_age_seconds: float = 0.25
+    # How long a webhook delivery is tried, from when its event came; a try that fails with no time left for
+    # the next one gives it up, its last error kept in the batch's status.
+    webhook_retry_for_seconds: float = 86400.0
+    # The pause after a webhook delivery's first failed try; it doubles after each further one.
+    webhook_initial_backoff_seconds: float = 10.0
+    # The longest pause between two tries of a webhook delivery.
+    webhook_max_backoff_seconds: float = 3600.0
+    # How long one try of a webhook delivery may take, connecting and answering, before it counts as failed.
+    webhook_timeout_seconds: float = 10.0
+    # Webhook deliveries tried at once, by this status service; a slow receiver holds only these.
+    webhook_concurrency: int = 16
+    # How often deliveries due for another try are looked for (a new one is tried at once).
+    webhook_poll_seconds: float = 1.0

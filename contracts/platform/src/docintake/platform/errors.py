@@ -25,3 +25,7 @@ class GraphRefused(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(f"{code}: {message}")
         self.code, self.message = code, message
+
+
+class ReceiverFailed(Exception):
+    """A webhook receiver could not be reached, did not answer in time, or answered other than 2xx."""

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # finishes); none: the first of DOCINTAKE_API_KEYS.
     service_key: str = ""
 
+    # Comma-separated host names, addresses and CIDR networks webhooks may call though they are not public
+    # (private, loopback, link-local ...), e.g. "hooks.internal,10.1.0.0/16"; none: public addresses only.
+    webhook_allowed_hosts: str = ""
+
     log_level: str = "INFO"
 
     # Comma-separated origins a browser may call the API from; none: CORS is off.

@@ -31,4 +31,5 @@ def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> Batch
         completed_at=batch.completed_at,
         processing_time_seconds=batch.processing_time_seconds,
         documents=[document_entry(document) for document in batch.itemised_documents] if itemised else [],
+        webhooks=[],  # the deliveries are kept apart; the HTTP API adds them
     )

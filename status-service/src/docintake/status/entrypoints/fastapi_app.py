@@ -14,6 +14,7 @@ from docintake.platform.web import install_error_handlers
 from docintake.status import bootstrap
 from docintake.status.entrypoints import health, http_api
 from docintake.status.entrypoints.periodic_sweeper import run_sweeper
+from docintake.status.entrypoints.webhook_deliveries import run_deliveries
 from docintake.status.settings import StatusSettings
 
 log = get_logger(__name__)
@@ -30,15 +31,17 @@ def create_app(settings: StatusSettings | None = None, tracing: Tracing | None =
         # Torn down in reverse: the sweeper stops, the broker finishes the messages in hand, the store closes.
         async with bootstrap.running(settings) as dependencies:
             sweeper = asyncio.create_task(run_sweeper(dependencies), name="status-sweeper")
+            deliveries = asyncio.create_task(run_deliveries(dependencies.webhooks), name="status-webhooks")
             app.state.dependencies = dependencies
             log.info("ready", port=settings.status_port, prefetch=settings.status_prefetch)
             try:
                 yield
             finally:
                 log.info("stopping")
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                for task in (deliveries, sweeper):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         tracing.flush()
 
     app = FastAPI(title="docintake status service", version="0.1.0", lifespan=lifespan)

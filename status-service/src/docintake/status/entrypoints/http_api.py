@@ -23,7 +23,7 @@ from docintake.status.domain.refusals import (
     UnreadableRecord,
 )
 from docintake.status.entrypoints.live_progress import progress_events
-from docintake.status.service_layer import commands, process_manager, queries
+from docintake.status.service_layer import commands, process_manager, queries, webhooks
 from docintake.status.settings import StatusSettings
 
 log = get_logger(__name__)
@@ -72,6 +72,7 @@ async def shared_status(batch_id: UUID, dependencies: Dependencies) -> tuple[Bat
     """The batch's status and its JSON, made at most once per interval however many clients ask."""
     async def read() -> tuple[BatchStatus, bytes]:
         status = await queries.batch_status(batch_id, dependencies.repo, dependencies.clock)
+        status.webhooks = await webhooks.deliveries_of(batch_id, dependencies.webhooks.store)
         return status, status.model_dump_json().encode()
 
     return await dependencies.status_reads.get(("status", batch_id), read)

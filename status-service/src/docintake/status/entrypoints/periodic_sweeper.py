@@ -38,6 +38,8 @@ async def run_sweeper(dependencies: Dependencies) -> None:
             if settings.batch_record_retention_days > 0:
                 await dependencies.repo.forget_finished_batches(
                     dependencies.clock() - timedelta(days=settings.batch_record_retention_days))
+                await dependencies.webhooks.store.forget_finished(
+                    dependencies.clock() - timedelta(days=settings.batch_record_retention_days))
         except Exception:  # noqa: BLE001 - a failed round must not end the sweeps; the next one retries
             log.exception("sweep round failed")
 
