@@ -9,13 +9,14 @@ REQUIRED_METADATA = "author"
 
 
 class System:
-    def __init__(self, settings, run_dir, ingestors: int = 1):
+    def __init__(self, settings, run_dir, ingestors: int = 1, env: dict[str, str] | None = None):
         self.gateway_port, self.status_port = free_port(), free_port()
         self.env = {
             "DOCINTAKE_GATEWAY_PORT": str(self.gateway_port),
             "DOCINTAKE_STATUS_PORT": str(self.status_port),
             "DOCINTAKE_REQUIRED_METADATA": REQUIRED_METADATA,
             "DOCINTAKE_STALL_TIMEOUT_SECONDS": "300",
+            **(env or {}),
         }
         self.processes = system(settings, ingestors, self.env, run_dir)
         self.base_url = f"http://127.0.0.1:{self.gateway_port}"

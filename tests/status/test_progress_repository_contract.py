@@ -3,7 +3,7 @@ adapter alike, so that the fake cannot drift from the real store."""
 
 import random
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -148,6 +148,31 @@ async def test_pending_totals_count_the_unfinished_documents(store, base):
     assert await store.pending_totals() == (bytes_before + 2000, documents_before + 2)
     stored = await store.get(synthetic.batch_id)
     assert [doc.state for doc in stored.documents.values()].count(DocumentState.QUEUED) == 2
+
+
+async def test_a_tenants_totals_are_its_unfinished_documents_and_what_it_uploaded_since(store, base):
+    tenant = f"tenant-{uuid4().hex[:8]}"
+    earlier = SyntheticBatch(size=2, start=base - timedelta(days=2), tenant=tenant)
+    today = SyntheticBatch(size=3, start=base, tenant=tenant)
+    another_tenants = SyntheticBatch(size=4, start=base)
+    await fold(store, [earlier.created(), earlier.ingested(0), earlier.ingested(1)])
+    await fold(store, [today.created(), today.ingested(0)])
+    await fold(store, [another_tenants.created()])
+    assert await store.tenant_totals(tenant, base - timedelta(hours=1)) == (2000, 2, 3000)
+    assert await store.tenant_totals(tenant, base - timedelta(days=3)) == (2000, 2, 5000)
+
+
+async def test_a_tenants_batches_are_listed_apart_from_the_others(store, base):
+    tenant = f"tenant-{uuid4().hex[:8]}"
+    mine = [SyntheticBatch(size=1, start=base + timedelta(seconds=n), tenant=tenant) for n in range(2)]
+    theirs = SyntheticBatch(size=1, start=base + timedelta(seconds=5))
+    for synthetic in [*mine, theirs]:
+        await fold(store, [synthetic.created()])
+    listed = await store.page(None, 10, None, tenant)
+    assert [batch.batch_id for batch in listed] == [mine[1].batch_id, mine[0].batch_id]
+    assert {batch.tenant for batch in listed} == {tenant}
+    everyones = await store.page(None, 3, PageMark(base + timedelta(seconds=10), LAST_ID))
+    assert [batch.batch_id for batch in everyones] == [theirs.batch_id, mine[1].batch_id, mine[0].batch_id]
 
 
 async def test_an_unreadable_record_is_set_aside_with_its_reason_and_refused_by_id(store, base):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from docintake.contracts.events import (
+    DEFAULT_TENANT,
     BatchCancelled,
     BatchCreated,
     BatchCreatedData,
@@ -30,6 +31,7 @@ class SyntheticBatch:
     size: int = 3
     batch_id: UUID = field(default_factory=uuid4)
     start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    tenant: str = DEFAULT_TENANT
     refs: list[DocumentRef] = field(init=False)
     _tick: int = field(default=0, init=False)
 
@@ -41,19 +43,20 @@ class SyntheticBatch:
         return at or self.start + timedelta(seconds=self._tick)
 
     def created(self, at: datetime | None = None) -> BatchCreated:
-        return BatchCreated(batch_id=self.batch_id, occurred_at=at or self.start,
+        return BatchCreated(batch_id=self.batch_id, occurred_at=at or self.start, tenant=self.tenant,
                             data=BatchCreatedData(documents=self.refs))
 
     def queued(self, index: int, attempt: int = 1, at: datetime | None = None) -> DocumentQueued:
         ref = self.refs[index]
         return DocumentQueued(batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+                              tenant=self.tenant,
                               data=DocumentQueuedData(document=ref, attempt=attempt))
 
     def ingested(self, index: int, attempt: int = 1, at: datetime | None = None,
                  change: SourceChange = "added") -> DocumentIngested:
         ref = self.refs[index]
         return DocumentIngested(
-            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at), tenant=self.tenant,
             data=DocumentIngestedData(filename=ref.filename, sha256=ref.sha256, detected_type="text/plain",
                                       pages=1, chunks=2, characters=120, attempt=attempt,
                                       collection=ref.collection, source_path=ref.source_path, change=change),
@@ -63,7 +66,7 @@ class SyntheticBatch:
                error_code: str = "PARSE_ERROR", message: str = "could not parse") -> DocumentFailed:
         ref = self.refs[index]
         return DocumentFailed(
-            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at), tenant=self.tenant,
             data=DocumentFailedData(filename=ref.filename, error_code=error_code, message=message,
                                     attempt=attempt, attempts=attempt),
         )

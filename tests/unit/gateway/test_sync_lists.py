@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from docintake.contracts.api import SyncEntry
+from docintake.gateway.domain.quotas import RequestRates
 from docintake.gateway.domain.refusals import GraphUnavailable, InvalidCollection, InvalidSync
 from docintake.gateway.domain.sync import MAX_SYNC_BODY_BYTES, MAX_SYNC_ENTRIES, listed_files
 from docintake.gateway.entrypoints import sync_routes
@@ -17,6 +18,7 @@ from docintake.gateway.entrypoints.refusal_answers import install_refusal_answer
 from docintake.gateway.service_layer.sync import sync
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform import errors
+from docintake.platform.tenants import KeyRing
 from docintake.platform.web import install_error_handlers
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
@@ -34,14 +36,14 @@ class FakeCatalog:
         self.fails = fails
         self.asked: list[list[str]] = []
 
-    async def current_versions(self, collection: str, paths: list[str]) -> dict[str, str]:
+    async def current_versions(self, tenant: str, collection: str, paths: list[str]) -> dict[str, str]:
         if self.fails:
             raise errors.GraphUnavailable("down")
         self.asked.append(paths)
         have = self.sources.get(collection, {})
         return {path: have[path] for path in paths if path in have}
 
-    async def source_paths(self, collection: str) -> AsyncIterator[str]:
+    async def source_paths(self, tenant: str, collection: str) -> AsyncIterator[str]:
         for path in sorted(self.sources.get(collection, {})):
             yield path
 
@@ -101,6 +103,8 @@ def test_an_unreachable_graph_is_a_refusal_to_retry():
 def app_with(catalog: FakeCatalog) -> FastAPI:
     app = FastAPI()
     app.state.settings = GatewaySettings(api_keys="k")
+    app.state.keys = KeyRing(None, ["k"])
+    app.state.rates = RequestRates()
     app.state.sources = catalog
     install_error_handlers(app)
     install_refusal_answers(app)

@@ -35,7 +35,7 @@ class FakeGraph:
         self.written: list[tuple] = []
         self.sources: dict[tuple[str, str], CurrentVersion] = {}
 
-    async def current_version(self, ref) -> CurrentVersion | None:
+    async def current_version(self, ref, tenant="default") -> CurrentVersion | None:
         if isinstance(self.failure, GraphUnavailable):  # a refusal is the write's
             raise self.failure
         return self.sources.get((ref.collection, ref.source_path))
@@ -46,7 +46,7 @@ class FakeGraph:
     async def mark_cancelled(self, batch_id: str) -> None:
         self.cancelled.add(batch_id)
 
-    async def write_document(self, ref, batch_id, metadata, parsed, chunks) -> SourceWrite:
+    async def write_document(self, ref, batch_id, metadata, parsed, chunks, tenant="default") -> SourceWrite:
         if self.failure:
             raise self.failure
         self.written.append((ref.document_id, batch_id, metadata, parsed, chunks))

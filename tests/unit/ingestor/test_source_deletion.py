@@ -37,10 +37,10 @@ class Graph:
         self.cancelled: set[str] = set()
         self.log: list[str] = []
 
-    async def source_objects(self, collection, path):
+    async def source_objects(self, collection, path, tenant="default"):
         return list(self.sources.get(path, []))
 
-    async def delete_source(self, collection, path, sha256):
+    async def delete_source(self, collection, path, sha256, tenant="default"):
         if self.failure:
             raise self.failure
         self.log.append(f"graph {path}")

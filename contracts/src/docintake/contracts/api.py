@@ -60,9 +60,22 @@ class WebhookDelivery(BaseModel):
     delivered_at: datetime | None = None
 
 
+AuditAction = Literal["created", "cancelled", "retried", "deletion requested"]
+
+
+class AuditEntry(BaseModel):
+    """Who asked for what of a batch, and when: the key by its id, never the key."""
+
+    at: datetime
+    action: AuditAction
+    key_id: str
+
+
 class BatchStatus(BaseModel):
     batch_id: UUID
     kind: BatchKind = "ingest"
+    # The tenant whose batch it is.
+    tenant: str = "default"
     status: BatchState
     total_documents: int
     processed_count: int
@@ -79,6 +92,8 @@ class BatchStatus(BaseModel):
     estimated_completion_time: datetime | None = None
     completed_at: datetime | None = None
     processing_time_seconds: float | None = None
+    # Who created, cancelled, retried or deleted, oldest first; in a batch's own status, not in the list of batches.
+    audit: list[AuditEntry] = []
     # The batch's webhook deliveries, in a batch's own status, not in the list of batches.
     webhooks: list[WebhookDelivery] = []
 
@@ -136,5 +151,18 @@ class SyncAnswer(BaseModel):
 
 
 class PendingBytes(BaseModel):
+    """Accepted bytes not yet ingested, of every tenant; and of the tenant asked about, with what it
+    uploaded since the start of the day (UTC)."""
+
     pending_bytes: int
     pending_documents: int
+    tenant_pending_bytes: int = 0
+    tenant_pending_documents: int = 0
+    tenant_uploaded_bytes_today: int = 0
+
+
+class BatchFinish(BaseModel):
+    """When a batch finished, for the services' own housekeeping; None while it runs."""
+
+    batch_id: UUID
+    finished_at: datetime | None = None

@@ -11,6 +11,7 @@ from docintake.gateway.adapters import event_publishers
 from docintake.gateway.adapters.idempotency_store import IdempotencyStore
 from docintake.gateway.adapters.source_catalog import GraphSourceCatalog
 from docintake.gateway.adapters.status_service import StatusService
+from docintake.gateway.domain.quotas import RequestRates
 from docintake.gateway.domain.stream_budget import StreamBudget
 from docintake.gateway.entrypoints import deletion_routes, probes, status_routes, sync_routes, upload
 from docintake.gateway.entrypoints.periodic_reaper import run_reaper
@@ -21,6 +22,7 @@ from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology, make_broker
 from docintake.platform.security_headers import install_security_headers
 from docintake.platform.storage import ObjectStore
+from docintake.platform.tenants import KeyRing
 from docintake.platform.tracing import Tracing, configure_tracing
 from docintake.platform.web import install_error_handlers
 
@@ -34,7 +36,7 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
     broker = make_broker(settings.rabbitmq_url)
     tracing.instrument_broker(broker)
     store = ObjectStore(settings)
-    status_service = StatusService(settings.status_url, (settings.api_key_list or [""])[0], settings.max_streams)
+    status_service = StatusService(settings.status_url, settings.internal_key, settings.max_streams)
     sources = GraphSourceCatalog(open_driver(settings, max_connection_pool_size=10), settings.neo4j_database)
 
     @asynccontextmanager
@@ -58,6 +60,8 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
     app = FastAPI(title="docintake", summary="Batch document ingestion for knowledge bases", version="0.1.0",
                   lifespan=lifespan)
     app.state.settings = settings
+    app.state.keys = KeyRing.from_settings(settings.tenants_file, settings.api_key_list)
+    app.state.rates = RequestRates()
     app.state.broker = broker
     app.state.store = store
     app.state.answers = IdempotencyStore(store, timedelta(hours=settings.idempotency_key_lifetime_hours))

@@ -75,6 +75,10 @@ class Principal:
         return self.admin or tenant == self.tenant
 
 
+# Whoever calls a service function that is not given a caller: the default tenant (tests, tools).
+ANONYMOUS = Principal(DEFAULT_TENANT, "")
+
+
 class KeyRing:
     """The keys and tenants in force; the file is read again, at most once a second, when it changed.
     A file that does not read (a half-written edit) leaves the keys as they were, and says so."""

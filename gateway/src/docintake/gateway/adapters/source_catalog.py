@@ -1,6 +1,7 @@
 """The sources the knowledge graph has, read by the gateway to answer a deletion with what it removes.
 
-Read only: the ingestor owns the knowledge graph and is the one that removes. Every call of the
+Read only: the ingestor owns the knowledge graph and is the one that removes. Every read is of one
+tenant's sources. Every call of the
 driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused.
 """
 
@@ -14,16 +15,16 @@ from docintake.platform.graphdb import graph_errors
 
 NAMED_SOURCES = """
 UNWIND $paths AS wanted
-MATCH (s:Source {collection: $collection, path: wanted})-[:CURRENT]->(d:Document)
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: wanted})-[:CURRENT]->(d:Document)
 RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY path
 """
 COLLECTION_SOURCES = """
-MATCH (s:Source {collection: $collection})-[:CURRENT]->(d:Document)
+MATCH (s:Source {tenant: $tenant, collection: $collection})-[:CURRENT]->(d:Document)
 RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY path
 """
 # The sources whose current version the batch wrote (one it found unchanged is its writer's).
 BATCH_SOURCES = """
-MATCH (s:Source {batch_id: $batch_id})-[:CURRENT]->(d:Document)
+MATCH (s:Source {batch_id: $batch_id})-[:CURRENT]->(d:Document) WHERE s.tenant = $tenant
 RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY collection, path
 """
 
@@ -31,12 +32,12 @@ RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY c
 # (collection, path) constraint's index), the collection's paths read a page at a time in index order.
 LISTED_VERSIONS = """
 UNWIND $paths AS wanted
-MATCH (s:Source {collection: $collection, path: wanted})-[:CURRENT]->(d:Document)
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: wanted})-[:CURRENT]->(d:Document)
 RETURN s.path AS path, d.sha256 AS sha256
 """
 SOURCE_PATHS_PAGE = """
-MATCH (s:Source) WHERE s.collection = $collection AND s.path > $after
-WITH s ORDER BY s.collection, s.path LIMIT $page
+MATCH (s:Source) WHERE s.tenant = $tenant AND s.collection = $collection AND s.path > $after
+WITH s ORDER BY s.tenant, s.collection, s.path LIMIT $page
 RETURN s.path AS path, EXISTS { (s)-[:CURRENT]->(:Document) } AS current
 """
 LOOKUP_SLICE = 5_000
@@ -55,25 +56,22 @@ class GraphSourceCatalog:
             query, parameters = COLLECTION_SOURCES, {"collection": selection.collection}
         else:
             query, parameters = BATCH_SOURCES, {"batch_id": str(selection.of_batch_id)}
-        async with graph_errors():
-            records, _, _ = await self.driver.execute_query(
-                query, parameters, database_=self.database, routing_=RoutingControl.READ,
-            )
+        records = await self._read(query, {**parameters, "tenant": selection.tenant})
         return [SourceEntry(collection=r["collection"], source_path=r["path"], sha256=r["sha256"]) for r in records]
 
-    async def current_versions(self, collection: str, paths: list[str]) -> dict[str, str]:
+    async def current_versions(self, tenant: str, collection: str, paths: list[str]) -> dict[str, str]:
         versions: dict[str, str] = {}
         for start in range(0, len(paths), LOOKUP_SLICE):
-            records = await self._read(LISTED_VERSIONS, {"collection": collection,
+            records = await self._read(LISTED_VERSIONS, {"tenant": tenant, "collection": collection,
                                                          "paths": paths[start : start + LOOKUP_SLICE]})
             versions.update((r["path"], r["sha256"]) for r in records)
         return versions
 
-    async def source_paths(self, collection: str) -> AsyncIterator[str]:
+    async def source_paths(self, tenant: str, collection: str) -> AsyncIterator[str]:
         after = ""
         while True:
-            records = await self._read(SOURCE_PATHS_PAGE, {"collection": collection, "after": after,
-                                                           "page": PATHS_PAGE})
+            records = await self._read(SOURCE_PATHS_PAGE, {"tenant": tenant, "collection": collection,
+                                                           "after": after, "page": PATHS_PAGE})
             for record in records:
                 if record["current"]:
                     yield record["path"]

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import httpx
 
-from docintake.contracts.api import BatchStatus, PendingBytes
+from docintake.contracts.api import BatchFinish, PendingBytes
 from docintake.gateway.domain.refusals import StatusServiceUnavailable
 from docintake.gateway.service_layer.ports import FORGOTTEN
 
@@ -28,7 +28,8 @@ def passed_on(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class StatusService:
-    """Forwarded requests carry the client's own key; only the pending backlog is asked with the gateway's.
+    """Forwarded requests carry the client's own key; the internal routes (the pending backlog, when a
+    batch finished) are asked with the services' own.
 
     Live streams have a connection pool of their own, as large as the stream budget, so that open
     streams can never take the connections status, list and admission requests need."""
@@ -40,10 +41,10 @@ class StatusService:
                                          limits=httpx.Limits(max_connections=max_streams))
         self.api_key = api_key
 
-    async def pending(self) -> PendingBytes:
+    async def pending(self, tenant: str) -> PendingBytes:
         try:
-            response = await self.client.get("/api/v1/internal/pending", headers={"X-API-Key": self.api_key},
-                                             timeout=2.0)
+            response = await self.client.get("/api/v1/internal/pending", params={"tenant": tenant},
+                                             headers={"X-API-Key": self.api_key}, timeout=2.0)
             response.raise_for_status()
             return PendingBytes.model_validate(response.json())
         except (httpx.HTTPError, ValueError) as exc:
@@ -53,12 +54,12 @@ class StatusService:
         """When the batch finished; None while it runs; FORGOTTEN for a batch the status service does
         not know (raises StatusServiceUnavailable)."""
         try:
-            response = await self.client.get(f"/api/v1/documents/ingest/batch/{batch_id}/status",
+            response = await self.client.get(f"/api/v1/internal/batches/{batch_id}/finished",
                                              headers={"X-API-Key": self.api_key})
             if response.status_code == 404:
                 return FORGOTTEN
             response.raise_for_status()
-            return BatchStatus.model_validate_json(response.content).completed_at
+            return BatchFinish.model_validate_json(response.content).finished_at
         except (httpx.HTTPError, ValueError) as exc:
             raise StatusServiceUnavailable() from exc
 

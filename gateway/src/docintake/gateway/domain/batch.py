@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 from docintake.contracts.api import BatchAccepted
 from docintake.contracts.events import (
+    DEFAULT_TENANT,
     BatchCancelled,
     BatchCancelledData,
     BatchCreated,
@@ -104,6 +105,9 @@ class Batch:
     mapping_source: MappingSource | None = None
     collection: str = field(default_factory=lambda: valid_collection(None))
     collection_named: bool = False
+    # Whose batch it is: the tenant and the key of the upload, on every event it announces.
+    tenant: str = DEFAULT_TENANT
+    key_id: str | None = None
 
     def name_collection(self, name: str | None) -> None:
         """The collection every document of the batch belongs to; refuses a second, different name."""
@@ -147,10 +151,12 @@ class Batch:
             f"Metadata mapping names '{name}', which is not in this batch; ignored"
             for name in mapping if name not in uploaded
         ]
-        created = BatchCreated(batch_id=self.batch_id, data=BatchCreatedData(documents=documents, warnings=warnings))
+        created = BatchCreated(batch_id=self.batch_id, tenant=self.tenant, key_id=self.key_id,
+                               data=BatchCreatedData(documents=documents, warnings=warnings))
         self._readable_back(created)
         queued = [
-            DocumentQueued(batch_id=self.batch_id, document_id=doc.document_id, data=DocumentQueuedData(document=doc))
+            DocumentQueued(batch_id=self.batch_id, document_id=doc.document_id, tenant=self.tenant,
+                           key_id=self.key_id, data=DocumentQueuedData(document=doc))
             for doc in documents
         ]
         return Announcement(created, queued, warnings)
@@ -165,4 +171,5 @@ class Batch:
                 from None
 
     def withdrawal(self) -> BatchCancelled:
-        return BatchCancelled(batch_id=self.batch_id, data=BatchCancelledData(reason="upload failed; nothing was kept"))
+        return BatchCancelled(batch_id=self.batch_id, tenant=self.tenant, key_id=self.key_id,
+                              data=BatchCancelledData(reason="upload failed; nothing was kept"))

@@ -7,11 +7,12 @@ or a batch with no source; a deletion asked again once the first is done is ther
 asked while the first runs removes nothing twice.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from docintake.contracts.api import DeletionAccepted, SourceEntry
 from docintake.contracts.events import (
+    DEFAULT_TENANT,
     DeletionRequested,
     DeletionRequestedData,
     DeletionScope,
@@ -32,6 +33,12 @@ class Selection:
     collection: str | None = None
     paths: tuple[str, ...] = ()
     of_batch_id: UUID | None = None
+    # Only the tenant's own sources are ever selected; the deletion is its tenant's, asked with key_id.
+    tenant: str = DEFAULT_TENANT
+    key_id: str | None = None
+
+    def by(self, tenant: str, key_id: str | None) -> "Selection":
+        return replace(self, tenant=tenant, key_id=key_id)
 
 
 def named_sources(collection: str, paths: list[str]) -> Selection:
@@ -78,6 +85,8 @@ def deletion_command(deletion_id: UUID, selection: Selection, found: list[Source
     return DeletionRequested(
         event_id=DeletionRequested.id_for(deletion_id),
         batch_id=deletion_id,
+        tenant=selection.tenant,
+        key_id=selection.key_id,
         data=DeletionRequestedData(
             scope=selection.scope, collection=selection.collection, of_batch_id=selection.of_batch_id,
             sources=[

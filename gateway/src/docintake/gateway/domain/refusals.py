@@ -67,9 +67,25 @@ class TooManyStreams(Refusal):
 
 
 class BacklogFull(Refusal):
-    def __init__(self, pending_bytes: int, pending_documents: int, max_pending_bytes: int, retry_after: int):
-        super().__init__(f"{pending_bytes} bytes in {pending_documents} documents are waiting for ingestion "
-                         f"(limit {max_pending_bytes}); retry later")
+    def __init__(self, pending_bytes: int, pending_documents: int, max_pending_bytes: int, retry_after: int,
+                 of_tenant: bool = False):
+        whose = "of this tenant's " if of_tenant else ""
+        limit = "this tenant's share of the backlog" if of_tenant else "limit"
+        super().__init__(f"{pending_bytes} bytes in {pending_documents} {whose}documents are waiting for ingestion "
+                         f"({limit} {max_pending_bytes}); retry later")
+        self.retry_after = retry_after
+
+
+class UploadQuotaExceeded(Refusal):
+    def __init__(self, uploaded_bytes: int, quota_bytes: int, retry_after: int):
+        super().__init__(f"This tenant uploaded {uploaded_bytes} bytes today (UTC), its quota is {quota_bytes} "
+                         f"bytes a day; retry after midnight UTC")
+        self.retry_after = retry_after
+
+
+class RateLimited(Refusal):
+    def __init__(self, tenant: str, rate: float, retry_after: int):
+        super().__init__(f"Too many requests: this tenant may make {rate:g} a second; retry in {retry_after} s")
         self.retry_after = retry_after
 
 

@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from docintake.contracts.api import BatchStatus, DeletionAccepted, ErrorBody
 from docintake.gateway.domain.deletion import Selection, batch_documents, named_sources, whole_collection
 from docintake.gateway.domain.refusals import DeletionNotFound
-from docintake.gateway.entrypoints.dependencies import PublishDep, StatusServiceDep, built, require_api_key
+from docintake.gateway.entrypoints.dependencies import Caller, PublishDep, StatusServiceDep, built, require_api_key
 from docintake.gateway.entrypoints.upload import INGEST
 from docintake.gateway.service_layer.request_deletion import SourceCatalog, request_deletion
+from docintake.platform.tenants import Principal
 from docintake.platform.web import BatchId
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
@@ -32,34 +33,38 @@ class SourcePaths(BaseModel):
     source_paths: list[str]
 
 
-async def _accepted(selection: Selection, catalog: SourceCatalog, publish: PublishDep) -> JSONResponse:
-    answer = await request_deletion(selection, catalog, publish)
+async def _accepted(selection: Selection, catalog: SourceCatalog, publish: PublishDep,
+                    caller: Principal) -> JSONResponse:
+    answer = await request_deletion(selection.by(caller.tenant, caller.key_id), catalog, publish)
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
 
 @router.delete(f"{COLLECTIONS}/{{collection}}", status_code=202, response_model=DeletionAccepted,
                responses=ERRORS, summary="Delete a whole collection")
-async def delete_collection(collection: str, catalog: CatalogDep, publish: PublishDep) -> JSONResponse:
-    return await _accepted(whole_collection(collection), catalog, publish)
+async def delete_collection(collection: str, catalog: CatalogDep, publish: PublishDep,
+                            caller: Caller) -> JSONResponse:
+    return await _accepted(whole_collection(collection), catalog, publish, caller)
 
 
 @router.delete(f"{COLLECTIONS}/{{collection}}/sources/{{source_path:path}}", status_code=202,
                response_model=DeletionAccepted, responses=ERRORS, summary="Delete one source of a collection")
-async def delete_source(collection: str, source_path: str, catalog: CatalogDep, publish: PublishDep) -> JSONResponse:
-    return await _accepted(named_sources(collection, [source_path]), catalog, publish)
+async def delete_source(collection: str, source_path: str, catalog: CatalogDep, publish: PublishDep,
+                        caller: Caller) -> JSONResponse:
+    return await _accepted(named_sources(collection, [source_path]), catalog, publish, caller)
 
 
 @router.post(f"{COLLECTIONS}/{{collection}}/sources/delete", status_code=202, response_model=DeletionAccepted,
              responses=ERRORS, summary="Delete a list of sources of a collection")
 async def delete_sources(collection: str, body: Annotated[SourcePaths, Body()], catalog: CatalogDep,
-                         publish: PublishDep) -> JSONResponse:
-    return await _accepted(named_sources(collection, body.source_paths), catalog, publish)
+                         publish: PublishDep, caller: Caller) -> JSONResponse:
+    return await _accepted(named_sources(collection, body.source_paths), catalog, publish, caller)
 
 
 @router.delete(f"{INGEST}/batch/{{batch_id}}/documents", status_code=202, response_model=DeletionAccepted,
                responses=ERRORS, summary="Delete the sources whose current version a batch wrote")
-async def delete_batch_documents(batch_id: BatchId, catalog: CatalogDep, publish: PublishDep) -> JSONResponse:
-    return await _accepted(batch_documents(batch_id), catalog, publish)
+async def delete_batch_documents(batch_id: BatchId, catalog: CatalogDep, publish: PublishDep,
+                                 caller: Caller) -> JSONResponse:
+    return await _accepted(batch_documents(batch_id), catalog, publish, caller)
 
 
 @router.get(f"{DELETIONS}/{{deletion_id}}", response_model=BatchStatus, responses=ERRORS,

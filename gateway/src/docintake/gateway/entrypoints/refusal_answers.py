@@ -21,12 +21,14 @@ from docintake.gateway.domain.refusals import (
     InvalidSourcePath,
     InvalidSync,
     NoFiles,
+    RateLimited,
     Refusal,
     SourceNotFound,
     StatusServiceUnavailable,
     SyncListTooLarge,
     TooManyStreams,
     UploadFailed,
+    UploadQuotaExceeded,
     UploadTimedOut,
 )
 from docintake.platform.web import ApiError, error_response
@@ -50,6 +52,8 @@ ANSWERS: dict[type[Refusal], tuple[int, str]] = {
     FileTooLarge: (413, "FILE_TOO_LARGE"),
     SyncListTooLarge: (413, "SYNC_LIST_TOO_LARGE"),
     TooManyStreams: (429, "TOO_MANY_STREAMS"),
+    RateLimited: (429, "RATE_LIMITED"),
+    UploadQuotaExceeded: (429, "UPLOAD_QUOTA_EXCEEDED"),
     BacklogFull: (503, "INGESTION_BACKLOG_FULL"),
     UploadFailed: (503, "SERVICE_UNAVAILABLE"),
     StatusServiceUnavailable: (503, "SERVICE_UNAVAILABLE"),

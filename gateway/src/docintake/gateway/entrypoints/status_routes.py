@@ -16,6 +16,7 @@ from docintake.gateway.adapters.status_service import StatusService, passed_on
 from docintake.gateway.domain.refusals import BatchNotProjected
 from docintake.gateway.entrypoints.dependencies import (
     ApiKey,
+    Caller,
     StatusServiceDep,
     StoreDep,
     StreamBudgetDep,
@@ -24,6 +25,7 @@ from docintake.gateway.entrypoints.dependencies import (
 from docintake.gateway.entrypoints.upload import ERRORS, INGEST
 from docintake.gateway.service_layer.status_forwarding import PROJECTION_GRACE_SECONDS, answer_about_batch
 from docintake.platform.storage import ObjectStore
+from docintake.platform.tenants import Principal
 from docintake.platform.web import BatchId
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
@@ -54,18 +56,20 @@ async def forwarded(request: Request, path: str, status_service: StatusService) 
 
 
 async def forwarded_about_batch(request: Request, batch_id: UUID, action: str, status_service: StatusService,
-                                store: ObjectStore, grace_seconds: float = PROJECTION_GRACE_SECONDS) -> Response:
+                                store: ObjectStore, caller: Principal,
+                                grace_seconds: float = PROJECTION_GRACE_SECONDS) -> Response:
     """Forwarded; a batch announced but not yet known there is asked about again for `grace_seconds`."""
     ask = asking(request, f"{INGEST}/batch/{batch_id}/{action}", await request.body(), status_service)
-    return streamed(await answer_about_batch(ask, batch_id, store, grace_seconds))
+    return streamed(await answer_about_batch(ask, batch_id, store, grace_seconds, caller))
 
 
 @router.get(f"{INGEST}/batch/{{batch_id}}/status", response_model=BatchStatus, responses=ERRORS,
             summary="Progress of a batch")
 async def batch_status(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                       store: StoreDep) -> Response:
+                       store: StoreDep, caller: Caller) -> Response:
     try:
-        return await forwarded_about_batch(request, batch_id, "status", status_service, store, grace_seconds=2)
+        return await forwarded_about_batch(request, batch_id, "status", status_service, store, caller,
+                                           grace_seconds=2)
     except BatchNotProjected as unprojected:  # accepted, so all its documents are pending
         status = BatchStatus(batch_id=batch_id, status="in_progress", total_documents=unprojected.stored_documents,
                              processed_count=0, failed_count=0, pending_count=unprojected.stored_documents)
@@ -74,12 +78,12 @@ async def batch_status(batch_id: BatchId, request: Request, status_service: Stat
 
 @router.get(f"{INGEST}/batch/{{batch_id}}/events", responses=ERRORS,
             summary="Live progress of a batch as Server-Sent Events, closing at its end")
-async def batch_events(batch_id: BatchId, request: Request, api_key: ApiKey, streams: StreamBudgetDep,
-                       status_service: StatusServiceDep, store: StoreDep) -> Response:
+async def batch_events(batch_id: BatchId, request: Request, api_key: ApiKey, caller: Caller,
+                       streams: StreamBudgetDep, status_service: StatusServiceDep, store: StoreDep) -> Response:
     streams.take(api_key)
     try:
         ask = asking(request, f"{INGEST}/batch/{batch_id}/events", b"", status_service, live=True)
-        upstream = await answer_about_batch(ask, batch_id, store, grace_seconds=60)
+        upstream = await answer_about_batch(ask, batch_id, store, grace_seconds=60, caller=caller)
     except BaseException:
         streams.give_back(api_key)
         raise
@@ -89,15 +93,15 @@ async def batch_events(batch_id: BatchId, request: Request, api_key: ApiKey, str
 @router.post(f"{INGEST}/batch/{{batch_id}}/cancel", response_model=BatchStatus, responses=ERRORS,
              summary="Cancel the documents of a batch that have not finished")
 async def cancel_batch(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                       store: StoreDep) -> Response:
-    return await forwarded_about_batch(request, batch_id, "cancel", status_service, store)
+                       store: StoreDep, caller: Caller) -> Response:
+    return await forwarded_about_batch(request, batch_id, "cancel", status_service, store, caller)
 
 
 @router.post(f"{INGEST}/batch/{{batch_id}}/retry", response_model=BatchStatus, responses=ERRORS,
              summary="Queue a batch's failed documents again")
 async def retry_batch(batch_id: BatchId, request: Request, status_service: StatusServiceDep,
-                      store: StoreDep) -> Response:
-    return await forwarded_about_batch(request, batch_id, "retry", status_service, store)
+                      store: StoreDep, caller: Caller) -> Response:
+    return await forwarded_about_batch(request, batch_id, "retry", status_service, store, caller)
 
 
 @router.get(f"{INGEST}/batches", response_model=BatchPage, responses=ERRORS, summary="Batches, newest first")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from docintake.contracts.api import ErrorBody, SyncAnswer, SyncRequest
 from docintake.gateway.domain.refusals import InvalidSync, SyncListTooLarge
 from docintake.gateway.domain.sync import MAX_SYNC_BODY_BYTES
-from docintake.gateway.entrypoints.dependencies import built, require_api_key
+from docintake.gateway.entrypoints.dependencies import Caller, built, require_api_key
 from docintake.gateway.service_layer.sync import SyncCatalog, sync
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
@@ -51,7 +51,7 @@ async def bounded_body(request: Request) -> bytes:
              summary="Compare a list of files with a collection",
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": SyncRequest.model_json_schema()}}}})
-async def sync_collection(collection: str, request: Request, catalog: SyncCatalogDep) -> JSONResponse:
+async def sync_collection(collection: str, request: Request, catalog: SyncCatalogDep, caller: Caller) -> JSONResponse:
     """Which of the listed paths (`{"sources": [{"path", "sha256", "size"}, ...]}`) the collection lacks
     (`new`), holds with other content (`changed`) or as is (`unchanged`), and which of its sources the
     list does not name (`absent`). A collection with no source yet: every path is new."""
@@ -61,5 +61,5 @@ async def sync_collection(collection: str, request: Request, catalog: SyncCatalo
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidSync(f"The sync list cannot be read: {where}: {first['msg']}") from None
-    answer = await sync(collection, listed.sources, catalog)
+    answer = await sync(collection, listed.sources, catalog, caller.tenant)
     return JSONResponse(answer.model_dump(mode="json"))

@@ -15,6 +15,8 @@ from docintake.gateway.entrypoints import metrics
 from docintake.gateway.entrypoints.dependencies import (
     AnswersDep,
     ApiKey,
+    Caller,
+    KeyRingDep,
     PublishDep,
     SettingsDep,
     StatusServiceDep,
@@ -59,6 +61,8 @@ MULTIPART_BODY = {
 async def ingest_batch(
     request: Request,
     api_key: ApiKey,
+    caller: Caller,
+    keys: KeyRingDep,
     settings: SettingsDep,
     store: StoreDep,
     answers: AnswersDep,
@@ -75,9 +79,9 @@ async def ingest_batch(
             return JSONResponse(replayed.body, status_code=replayed.status, headers={"Idempotent-Replayed": "true"})
         try:
             boundary = boundary_of(request.headers.get("content-type"))
-            await admit(status_service, settings.max_pending_bytes, settings.backlog_retry_after_seconds)
+            await admit(status_service, settings.allowance(keys.tenant(caller.tenant)), caller.tenant)
             parts = MultipartReader(request.stream(), boundary, settings.body_idle_timeout_seconds).parts()
-            accepted = await accept_batch(parts, store, publish, settings.batch_limits, collection)
+            accepted = await accept_batch(parts, store, publish, settings.batch_limits, collection, caller)
         except Refusal as refusal:
             error = api_error(refusal)
             metrics.BATCHES.labels(error.code).inc()

@@ -24,6 +24,7 @@ from docintake.gateway.domain.source_paths import normalized_source_path
 from docintake.gateway.service_layer.ports import Part, Publish, UploadStore
 from docintake.platform.errors import ObjectTooLarge
 from docintake.platform.logging import get_logger
+from docintake.platform.tenants import ANONYMOUS, Principal
 
 log = get_logger(__name__)
 
@@ -31,9 +32,11 @@ MAX_COLLECTION_FIELD_BYTES = 1024
 
 
 async def accept_batch(parts: AsyncIterator[Part], store: UploadStore, publish: Publish,
-                       limits: BatchLimits, collection: str | None = None) -> AcceptedBatch:
-    """`collection` is the one the query names, if any; a form field `collection` may name it too."""
-    batch = Batch(limits)
+                       limits: BatchLimits, collection: str | None = None,
+                       caller: Principal = ANONYMOUS) -> AcceptedBatch:
+    """`collection` is the one the query names, if any; a form field `collection` may name it too.
+    The batch is the caller's tenant's."""
+    batch = Batch(limits, tenant=caller.tenant, key_id=caller.key_id)
     announced = False
     try:
         batch.name_collection(collection)
@@ -52,7 +55,8 @@ async def accept_batch(parts: AsyncIterator[Part], store: UploadStore, publish: 
             await _withdraw(batch, publish)
         raise UploadFailed() from None
     await _mark_announced(batch, store)
-    log.info("batch accepted", batch_id=str(batch.batch_id), documents=len(batch.documents))
+    log.info("batch accepted", batch_id=str(batch.batch_id), documents=len(batch.documents),
+             tenant=batch.tenant, key_id=batch.key_id, collection=batch.collection)
     return AcceptedBatch(batch.batch_id, announcement.created.data.documents, announcement.warnings)
 
 
@@ -101,7 +105,7 @@ async def _mark_announced(batch: Batch, store: UploadStore) -> None:
     """Keep that the batch was announced; without it the batch's status reads as unknown until the
     status service has its events, and the reaper takes its objects once they are old."""
     try:
-        marker = json.dumps({"documents": len(batch.documents)}).encode()
+        marker = json.dumps({"documents": len(batch.documents), "tenant": batch.tenant}).encode()
         await store.put_bytes(announcement_key(batch.batch_id), marker)
     except Exception as exc:  # noqa: BLE001 - the batch is accepted: its events went out
         log.warning("could not keep that the batch was announced", batch_id=str(batch.batch_id), error=repr(exc))

@@ -78,9 +78,10 @@ class BatchFinishes(Protocol):
 
 
 class PendingSource(Protocol):
-    """The bytes accepted but not yet ingested, across every gateway (raises StatusServiceUnavailable)."""
+    """The bytes accepted but not yet ingested, in all and of the tenant, with what the tenant uploaded
+    today, across every gateway (raises StatusServiceUnavailable)."""
 
-    async def pending(self) -> PendingBytes: ...
+    async def pending(self, tenant: str) -> PendingBytes: ...
 
 
 class AnswerStore(Protocol):

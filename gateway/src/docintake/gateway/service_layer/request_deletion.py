@@ -8,6 +8,9 @@ from docintake.gateway.domain.deletion import Selection, accepted, deletion_comm
 from docintake.gateway.domain.refusals import GraphUnavailable, UploadFailed
 from docintake.gateway.service_layer.ports import Publish
 from docintake.platform import errors
+from docintake.platform.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class SourceCatalog(Protocol):
@@ -28,4 +31,6 @@ async def request_deletion(selection: Selection, catalog: SourceCatalog, publish
         await publish([command])
     except Exception as exc:  # noqa: BLE001 - whatever the broker client raised, nothing was announced
         raise UploadFailed() from exc
+    log.info("deletion requested", batch_id=str(command.batch_id), tenant=command.tenant, key_id=command.key_id,
+             scope=selection.scope, collection=selection.collection, sources=len(command.data.sources))
     return accepted(command)

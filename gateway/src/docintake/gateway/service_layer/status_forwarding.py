@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
 
+from docintake.contracts.events import DEFAULT_TENANT
 from docintake.gateway.domain.batch import announcement_key
 from docintake.gateway.domain.refusals import BatchNotFound, BatchNotProjected
 from docintake.gateway.service_layer.ports import Announcements, Upstream
+from docintake.platform.tenants import ANONYMOUS, Principal
 
 U = TypeVar("U", bound=Upstream)
 
@@ -23,8 +25,9 @@ POLL_SECONDS = 0.2
 
 
 async def answer_about_batch(ask: Callable[[], Awaitable[U]], batch_id: UUID, store: Announcements,
-                             grace_seconds: float = PROJECTION_GRACE_SECONDS) -> U:
-    """The status service's answer about a batch, once it knows the batch or the batch is known not to exist."""
+                             grace_seconds: float = PROJECTION_GRACE_SECONDS, caller: Principal = ANONYMOUS) -> U:
+    """The status service's answer about a batch, once it knows the batch or the batch is known not to exist.
+    Another tenant's batch is not found, however it is stored."""
     deadline = time.monotonic() + grace_seconds
     while True:
         upstream = await ask()
@@ -32,8 +35,9 @@ async def answer_about_batch(ask: Callable[[], Awaitable[U]], batch_id: UUID, st
             return upstream
         await upstream.aclose()
         announced = await store.get_bytes(announcement_key(batch_id))
-        if announced is None:
+        marker = json.loads(announced) if announced is not None else None
+        if marker is None or not caller.sees(marker.get("tenant", DEFAULT_TENANT)):
             raise BatchNotFound(batch_id)
         if time.monotonic() > deadline:
-            raise BatchNotProjected(batch_id, json.loads(announced)["documents"])
+            raise BatchNotProjected(batch_id, marker["documents"])
         await asyncio.sleep(POLL_SECONDS)

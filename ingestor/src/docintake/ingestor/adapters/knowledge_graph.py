@@ -1,5 +1,5 @@
-"""The Neo4j knowledge graph: documents keyed by content, their chunks, the metadata that links them,
-and the sources (collection, path) that point at their current document.
+"""The Neo4j knowledge graph, each tenant's apart: documents keyed by content, their chunks, the metadata
+that links them, and the sources (collection, path) that point at their current document.
 
 Every call of the driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
-from docintake.contracts.events import DocumentRef
+from docintake.contracts.events import DEFAULT_TENANT, DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
 from docintake.ingestor.domain.removals import SourceRemoval
@@ -19,21 +19,31 @@ from docintake.ingestor.domain.versions import CurrentVersion, Figures, SourceWr
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
 
+# Everything is its tenant's: a tenant's documents, sources, chunks and metadata nodes are keyed within it,
+# so that two tenants' identical files or same-named authors never share a node.
+# Before tenants, keys were global: those constraints go, and what was written then is the default tenant's.
+MIGRATIONS = (
+    *(f"DROP CONSTRAINT {name} IF EXISTS" for name in (
+        "document_sha256", "source_path", "author_name", "department_name", "tag_name", "category_name")),
+    "DROP INDEX chunk_position IF EXISTS",
+    *(f"MATCH (n:{label}) WHERE n.tenant IS NULL SET n.tenant = '{DEFAULT_TENANT}'"
+      for label in ("Document", "Source", "Chunk", "Author", "Department", "Tag", "Category")),
+)
 SCHEMA = (
-    "CREATE CONSTRAINT document_sha256 IF NOT EXISTS FOR (d:Document) REQUIRE d.sha256 IS UNIQUE",
-    "CREATE CONSTRAINT source_path IF NOT EXISTS FOR (s:Source) REQUIRE (s.collection, s.path) IS UNIQUE",
+    "CREATE CONSTRAINT tenant_document IF NOT EXISTS FOR (d:Document) REQUIRE (d.tenant, d.sha256) IS UNIQUE",
+    "CREATE CONSTRAINT tenant_source IF NOT EXISTS FOR (s:Source) REQUIRE (s.tenant, s.collection, s.path) IS UNIQUE",
     "CREATE INDEX source_batch IF NOT EXISTS FOR (s:Source) ON (s.batch_id)",
-    "CREATE CONSTRAINT author_name IF NOT EXISTS FOR (n:Author) REQUIRE n.name IS UNIQUE",
-    "CREATE CONSTRAINT department_name IF NOT EXISTS FOR (n:Department) REQUIRE n.name IS UNIQUE",
-    "CREATE CONSTRAINT tag_name IF NOT EXISTS FOR (n:Tag) REQUIRE n.name IS UNIQUE",
-    "CREATE CONSTRAINT category_name IF NOT EXISTS FOR (n:Category) REQUIRE n.name IS UNIQUE",
+    "CREATE CONSTRAINT tenant_author IF NOT EXISTS FOR (n:Author) REQUIRE (n.tenant, n.name) IS UNIQUE",
+    "CREATE CONSTRAINT tenant_department IF NOT EXISTS FOR (n:Department) REQUIRE (n.tenant, n.name) IS UNIQUE",
+    "CREATE CONSTRAINT tenant_tag IF NOT EXISTS FOR (n:Tag) REQUIRE (n.tenant, n.name) IS UNIQUE",
+    "CREATE CONSTRAINT tenant_category IF NOT EXISTS FOR (n:Category) REQUIRE (n.tenant, n.name) IS UNIQUE",
     "CREATE CONSTRAINT cancelled_batch IF NOT EXISTS FOR (b:CancelledBatch) REQUIRE b.batch_id IS UNIQUE",
-    "CREATE INDEX chunk_position IF NOT EXISTS FOR (c:Chunk) ON (c.document_sha256, c.index)",
+    "CREATE INDEX tenant_chunk_position IF NOT EXISTS FOR (c:Chunk) ON (c.tenant, c.document_sha256, c.index)",
     "CREATE FULLTEXT INDEX chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]",
 )
 
 CURRENT_VERSION = """
-MATCH (s:Source {collection: $collection, path: $path})-[:CURRENT]->(d:Document)
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})-[:CURRENT]->(d:Document)
 RETURN d.sha256 AS sha256, s.document_id AS document_id, s.change AS change,
        s.replaced_sha256 AS replaced_sha256, coalesce(s.replaced_document_deleted, false) AS replaced_document_deleted,
        d.detected_type AS detected_type, d.pages AS pages, d.characters AS characters,
@@ -44,7 +54,7 @@ RETURN d.sha256 AS sha256, s.document_id AS document_id, s.change AS change,
 # lock, and the uniqueness constraint makes concurrent MERGEs of it one node), so that two writers of
 # one source take turns and each reads the version the other committed.
 LOCK_SOURCE = """
-MERGE (s:Source {collection: $collection, path: $path})
+MERGE (s:Source {tenant: $tenant, collection: $collection, path: $path})
 ON CREATE SET s.created_at = datetime()
 SET s.locked_at = datetime()
 """
@@ -82,10 +92,10 @@ CALL (old, old_orphaned) {
 # pointed at it; and the version it replaced, with its chunks and the metadata nodes nothing else links,
 # gone once no source points at it.
 WRITE_DOCUMENT = """
-MATCH (s:Source {collection: $collection, path: $path})
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})
 OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
 WITH s, old, old.sha256 AS old_sha256
-MERGE (d:Document {sha256: $sha256})
+MERGE (d:Document {tenant: $tenant, sha256: $sha256})
 ON CREATE SET d.first_ingested_at = datetime()
 SET d += $properties,
     d.last_ingested_at = datetime(),
@@ -100,7 +110,7 @@ CALL (d) {
 }
 CALL (d) {
     UNWIND $chunks AS chunk
-    CREATE (c:Chunk {document_sha256: $sha256, index: chunk.index, text: chunk.text})
+    CREATE (c:Chunk {tenant: $tenant, document_sha256: $sha256, index: chunk.index, text: chunk.text})
     SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
     CREATE (c)-[:PART_OF]->(d)
     WITH c ORDER BY c.index
@@ -109,10 +119,10 @@ CALL (d) {
     WITH chunks[i] AS this, chunks[i + 1] AS next
     CREATE (this)-[:NEXT]->(next)
 }
-FOREACH (name IN $authors | MERGE (n:Author {name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
-FOREACH (name IN $departments | MERGE (n:Department {name: name}) MERGE (d)-[:BELONGS_TO]->(n))
-FOREACH (name IN $tags | MERGE (n:Tag {name: name}) MERGE (d)-[:TAGGED]->(n))
-FOREACH (name IN $categories | MERGE (n:Category {name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
+FOREACH (name IN $authors | MERGE (n:Author {tenant: $tenant, name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
+FOREACH (name IN $departments | MERGE (n:Department {tenant: $tenant, name: name}) MERGE (d)-[:BELONGS_TO]->(n))
+FOREACH (name IN $tags | MERGE (n:Tag {tenant: $tenant, name: name}) MERGE (d)-[:TAGGED]->(n))
+FOREACH (name IN $categories | MERGE (n:Category {tenant: $tenant, name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
 WITH s, old, old_sha256, d,
      CASE WHEN old IS NULL THEN 'added' WHEN old_sha256 = $sha256 THEN 'unchanged' ELSE 'replaced' END AS change
 CALL (s, old, d, change) {
@@ -134,13 +144,13 @@ RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha
 # The raw objects of the versions a source was written with; for a source written before they were kept,
 # its current version's, where the gateway put it.
 SOURCE_OBJECTS = """
-MATCH (s:Source {collection: $collection, path: $path})
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})
 RETURN coalesce(s.object_keys, ['batches/' + s.batch_id + '/' + s.document_id]) AS keys
 """
 
 # A source deleted: locked, unlinked and gone, in the transaction that then removes its version if orphaned.
 DELETE_SOURCE = """
-MATCH (s:Source {collection: $collection, path: $path})
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})
 SET s.locked_at = datetime()
 WITH s
 OPTIONAL MATCH (s)-[:CURRENT]->(d:Document)
@@ -150,7 +160,7 @@ RETURN sha256
 """
 
 REMOVE_IF_ORPHANED = """
-OPTIONAL MATCH (old:Document {sha256: $sha256})
+OPTIONAL MATCH (old:Document {tenant: $tenant, sha256: $sha256})
 WITH old
 """ + ORPHANED_VERSION + """
 RETURN old IS NULL OR old_orphaned AS document_deleted
@@ -194,10 +204,12 @@ async def _write_version(tx: AsyncManagedTransaction, parameters: dict[str, Any]
     return SourceWrite(written["change"], written["replaced_sha256"], written["old_orphaned"])
 
 
-async def _delete_source(tx: AsyncManagedTransaction, collection: str, path: str, sha256: str) -> SourceRemoval:
-    deleted = await (await tx.run(DELETE_SOURCE, collection=collection, path=path)).single()
+async def _delete_source(tx: AsyncManagedTransaction, tenant: str, collection: str, path: str,
+                         sha256: str) -> SourceRemoval:
+    deleted = await (await tx.run(DELETE_SOURCE, tenant=tenant, collection=collection, path=path)).single()
     removed_sha256 = deleted["sha256"] if deleted is not None else None
-    orphan = await (await tx.run(REMOVE_IF_ORPHANED, sha256=removed_sha256 or sha256)).single(strict=True)
+    orphan = await (await tx.run(REMOVE_IF_ORPHANED, tenant=tenant, sha256=removed_sha256 or sha256)).single(
+        strict=True)
     return SourceRemoval(deleted is not None, removed_sha256 or sha256, orphan["document_deleted"])
 
 
@@ -220,14 +232,15 @@ class KnowledgeGraph:
         return True
 
     async def ensure_schema(self) -> None:
-        for statement in SCHEMA:
+        for statement in (*MIGRATIONS, *SCHEMA):
             async with graph_errors():
                 await self.driver.execute_query(statement, database_=self.database)
 
-    async def current_version(self, ref: DocumentRef) -> CurrentVersion | None:
+    async def current_version(self, ref: DocumentRef, tenant: str = DEFAULT_TENANT) -> CurrentVersion | None:
         async with graph_errors():
             records, _, _ = await self.driver.execute_query(
-                CURRENT_VERSION, collection=ref.collection, path=ref.source_path, database_=self.database,
+                CURRENT_VERSION, tenant=tenant, collection=ref.collection, path=ref.source_path,
+                database_=self.database,
             )
         if not records:
             return None
@@ -239,11 +252,13 @@ class KnowledgeGraph:
         )
 
     async def write_document(
-        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
+        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
+        tenant: str = DEFAULT_TENANT,
     ) -> SourceWrite:
         """One transaction: the document, its chunks in order, its metadata nodes, its source pointed at it,
         and the version that replaced, gone if nothing else has it. Idempotent."""
         parameters = {
+            "tenant": tenant,
             "collection": ref.collection,
             "path": ref.source_path,
             "sha256": ref.sha256,
@@ -269,17 +284,18 @@ class KnowledgeGraph:
         async with graph_errors(), self.driver.session(database=self.database) as session:
             return await session.execute_write(_write_version, parameters)
 
-    async def source_objects(self, collection: str, path: str) -> list[str]:
+    async def source_objects(self, collection: str, path: str, tenant: str = DEFAULT_TENANT) -> list[str]:
         async with graph_errors():
             records, _, _ = await self.driver.execute_query(
-                SOURCE_OBJECTS, collection=collection, path=path, database_=self.database,
+                SOURCE_OBJECTS, tenant=tenant, collection=collection, path=path, database_=self.database,
             )
         return [str(key) for key in records[0]["keys"]] if records else []
 
-    async def delete_source(self, collection: str, path: str, sha256: str) -> SourceRemoval:
-        """One transaction: the source gone, and its version with it if no other source has it."""
+    async def delete_source(self, collection: str, path: str, sha256: str,
+                            tenant: str = DEFAULT_TENANT) -> SourceRemoval:
+        """One transaction: the source gone, and its version with it if no other source of its tenant has it."""
         async with graph_errors(), self.driver.session(database=self.database) as session:
-            return await session.execute_write(_delete_source, collection, path, sha256)
+            return await session.execute_write(_delete_source, tenant, collection, path, sha256)
 
     async def mark_cancelled(self, batch_id: str) -> None:
         self._cancelled.add(batch_id)

@@ -31,6 +31,7 @@ def failed(
     return DocumentFailed(
         event_id=outcome_id(event),
         batch_id=event.batch_id,
+        tenant=event.tenant,
         document_id=event.document_id,
         data=DocumentFailedData(
             filename=event.data.document.filename, error_code=code, message=message,
@@ -45,6 +46,7 @@ def ingested(event: DocumentQueued, figures: Figures, write: SourceWrite, timing
     outcome = DocumentIngested(
         event_id=outcome_id(event),
         batch_id=event.batch_id,
+        tenant=event.tenant,
         document_id=event.document_id,
         data=DocumentIngestedData(
             filename=ref.filename, sha256=ref.sha256, detected_type=figures.detected_type,
@@ -59,6 +61,7 @@ def ingested(event: DocumentQueued, figures: Figures, write: SourceWrite, timing
     replaced = DocumentRemoved(
         event_id=uuid5(outcome.event_id, "removed"),
         batch_id=event.batch_id,
+        tenant=event.tenant,
         document_id=event.document_id,
         data=DocumentRemovedData(
             collection=ref.collection, source_path=ref.source_path, sha256=write.replaced_sha256,

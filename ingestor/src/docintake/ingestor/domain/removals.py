@@ -33,6 +33,7 @@ def removed(event: DeletionRequested, source: SourceToRemove, removal: SourceRem
     return DocumentRemoved(
         event_id=uuid5(source.removal_id, "removed"),
         batch_id=event.batch_id,
+        tenant=event.tenant,
         document_id=source.removal_id,
         data=DocumentRemovedData(
             collection=source.collection, source_path=source.source_path, sha256=removal.sha256,
@@ -45,6 +46,7 @@ def removal_failed(event: DeletionRequested, source: SourceToRemove, code: str, 
     return DocumentFailed(
         event_id=uuid5(source.removal_id, "removed"),
         batch_id=event.batch_id,
+        tenant=event.tenant,
         document_id=source.removal_id,
         data=DocumentFailedData(filename=source.source_path, error_code=code, message=message),
     )

@@ -84,7 +84,8 @@ work_queue = broker.subscriber(
 @work_queue(filter=carrying(DocumentQueued))
 async def on_document_queued(event: DocumentQueued, message: RabbitMessage, dependencies: Deps,
                              settings: Settings) -> None:
-    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id)):
+    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id),
+                                              tenant=event.tenant):
         delivery = deliveries_so_far(message) + 1
         try:
             await handle_document(event, dependencies)
@@ -103,7 +104,7 @@ async def on_deletion_requested(event: DeletionRequested, dependencies: Deps, se
                                 message: RabbitMessage) -> None:
     """Each source removed and announced; a transient failure redelivers the deletion, which redoes
     only what is left and announces again under the same event ids."""
-    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None):
+    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None, tenant=event.tenant):
         try:
             removed = await delete_sources(event, dependencies.graph, dependencies.storage, _announce_removal)
         except TransientFailure as exc:

@@ -10,6 +10,6 @@ log = get_logger(__name__)
 
 
 async def cancel_batch(event: BatchCancelled, graph: Graph) -> None:
-    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None):
+    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=None, tenant=event.tenant):
         await graph.mark_cancelled(str(event.batch_id))
         log.info("batch cancelled; its remaining documents will be skipped")

@@ -66,8 +66,8 @@ def _first_failure(failures: ExceptionGroup[Exception]) -> Exception:
 
 async def _removal(event: DeletionRequested, source: SourceToRemove, graph: Graph, storage: Storage) -> Event:
     try:
-        await storage.remove(await graph.source_objects(source.collection, source.source_path))
-        removal = await graph.delete_source(source.collection, source.source_path, source.sha256)
+        await storage.remove(await graph.source_objects(source.collection, source.source_path, event.tenant))
+        removal = await graph.delete_source(source.collection, source.source_path, source.sha256, event.tenant)
     except GraphRefused as exc:
         log.exception("knowledge graph refused the removal", source_path=source.source_path)
         return removal_failed(event, source, GRAPH_WRITE_FAILED,

@@ -73,7 +73,7 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
     ids = {BATCH_ID: str(event.batch_id), DOCUMENT_ID: str(event.document_id)}
 
     clock = Stopwatch()
-    current = await deps.graph.current_version(ref)
+    current = await deps.graph.current_version(ref, event.tenant)
     settled = settled_without_parsing(current, ref)
     if current is not None and settled is not None:
         log.info("source has this content already; not parsed", change=settled.change)
@@ -99,7 +99,8 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
         return []
     try:
         with deps.tracer.start_as_current_span("write", attributes={**ids, "docintake.chunks": len(chunks)}):
-            written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
+            written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks,
+                                                      event.tenant)
     except GraphRefused as exc:
         log.exception("knowledge graph refused the document")
         return [failed(

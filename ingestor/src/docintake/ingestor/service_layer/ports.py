@@ -31,21 +31,22 @@ class Storage(Protocol):
 class Graph(Protocol):
     """Raises GraphUnavailable when the graph cannot be reached, GraphRefused when it refuses for good."""
 
-    async def current_version(self, ref: DocumentRef) -> CurrentVersion | None:
-        """The version the source of `ref` has now; None for a source the collection does not have."""
+    async def current_version(self, ref: DocumentRef, tenant: str = ...) -> CurrentVersion | None:
+        """The version the source of `ref` has now in the tenant's collection; None for a source it does not have."""
         ...
 
     async def write_document(
-        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk]
+        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
+        tenant: str = ...,
     ) -> SourceWrite:
-        """Writes the content and makes it its source's current version, in one transaction."""
+        """Writes the content, the tenant's, and makes it its source's current version, in one transaction."""
         ...
 
-    async def source_objects(self, collection: str, path: str) -> list[str]:
+    async def source_objects(self, collection: str, path: str, tenant: str = ...) -> list[str]:
         """The keys of the raw objects of the versions the source was written with; none for no such source."""
         ...
 
-    async def delete_source(self, collection: str, path: str, sha256: str) -> SourceRemoval:
+    async def delete_source(self, collection: str, path: str, sha256: str, tenant: str = ...) -> SourceRemoval:
         """Removes the source and, if no other source has it, its version (chunks, metadata nodes nothing
         else links), in one transaction; `sha256`: the content to report on when the source is gone already."""
         ...

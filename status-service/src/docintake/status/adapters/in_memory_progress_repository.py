@@ -46,8 +46,10 @@ class InMemoryProgressRepository:
         self.batches[batch_id] = batch
         return Change(copy.deepcopy(batch), outcome)
 
-    async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
-        listed = [b for b in self._readable() if b.created_at is not None and status in (None, b.status)]
+    async def page(self, status: BatchState | None, limit: int, after: PageMark | None,
+                   tenant: str | None = None) -> list[Batch]:
+        listed = [b for b in self._readable() if b.created_at is not None and status in (None, b.status)
+                  and tenant in (None, b.tenant)]
         ordered = sorted(listed, key=lambda b: (b.created_at, str(b.batch_id)), reverse=True)
         if after is not None:
             ordered = [b for b in ordered if (b.created_at, str(b.batch_id)) < (after.created_at, str(after.batch_id))]
@@ -85,6 +87,14 @@ class InMemoryProgressRepository:
     async def pending_totals(self) -> tuple[int, int]:
         unfinished = [doc for b in self._readable() for doc in b.documents.values() if not doc.is_finished]
         return sum(doc.ref.size for doc in unfinished if doc.ref), len(unfinished)
+
+    async def tenant_totals(self, tenant: str, since: datetime) -> tuple[int, int, int]:
+        batches = [b for b in self._readable() if b.tenant == tenant]
+        unfinished = [doc for b in batches for doc in b.documents.values() if not doc.is_finished]
+        uploaded = [doc for b in batches if b.created_at is not None and b.created_at >= since
+                    for doc in b.documents.values()]
+        return (sum(doc.ref.size for doc in unfinished if doc.ref), len(unfinished),
+                sum(doc.ref.size for doc in uploaded if doc.ref))
 
     async def ping(self) -> None:
         return None

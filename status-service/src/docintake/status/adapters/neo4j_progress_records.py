@@ -4,13 +4,14 @@ Times are kept as seconds since the epoch: the driver turns a float around many 
 its own DateTime, and every event reads back every item of its batch.
 """
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from docintake.contracts.events import DocumentRef
-from docintake.status.domain.progress import Batch, DocumentProgress, DocumentState
+from docintake.contracts.events import DEFAULT_TENANT, DocumentRef
+from docintake.status.domain.progress import AuditEntry, Batch, DocumentProgress, DocumentState
 from docintake.status.domain.refusals import UnreadableRecord
 
 T = TypeVar("T")
@@ -39,6 +40,8 @@ def batch_properties(batch: Batch) -> Properties:
     counts = batch.counts
     return {
         "kind": batch.kind,
+        "tenant": batch.tenant,
+        "audit": [json.dumps([entry.at.timestamp(), entry.action, entry.key_id]) for entry in sorted(batch.audit)],
         "created_at": stored_time(batch.created_at),
         "manifest_known": batch.manifest_known,
         "cancelled_at": stored_time(batch.cancelled_at),
@@ -103,7 +106,14 @@ def batch_from_properties(props: Properties, documents: list[DocumentProgress]) 
         completion_published=props.get("completion_published", False),
         updated_at=_native(props.get("updated_at")),
         documents={document.document_id: document for document in documents},
+        tenant=props.get("tenant", DEFAULT_TENANT),
+        audit={_audit_entry(json.loads(kept)) for kept in props.get("audit", [])},
     )
+
+
+def _audit_entry(kept: list[Any]) -> AuditEntry:
+    at, action, key_id = kept
+    return AuditEntry(datetime.fromtimestamp(at, UTC), action, key_id)
 
 
 def load_batch(props: Properties, items: list[Properties]) -> Batch:

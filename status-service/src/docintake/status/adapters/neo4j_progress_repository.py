@@ -53,6 +53,8 @@ SCHEMA = (
     "CREATE INDEX ingest_batch_status IF NOT EXISTS FOR (b:IngestBatch) ON (b.status)",
     "CREATE INDEX ingest_batch_created_at IF NOT EXISTS FOR (b:IngestBatch) ON (b.created_at)",
     "CREATE INDEX ingest_item_state IF NOT EXISTS FOR (i:IngestItem) ON (i.state)",
+    "CREATE INDEX ingest_batch_tenant_status IF NOT EXISTS FOR (b:IngestBatch) ON (b.tenant, b.status)",
+    "CREATE INDEX ingest_batch_tenant_created_at IF NOT EXISTS FOR (b:IngestBatch) ON (b.tenant, b.created_at)",
 )
 
 _WITH_ITEMS = """
@@ -87,6 +89,7 @@ _PAGE = f"""
 MATCH (b:IngestBatch)
 WHERE b.created_at IS NOT NULL AND b.batch_id IS NOT NULL AND NOT b:{QUARANTINED}
   AND ($status IS NULL OR b.status = $status)
+  AND ($tenant IS NULL OR coalesce(b.tenant, 'default') = $tenant)
   AND ($after_created_at IS NULL OR b.created_at < $after_created_at
        OR (b.created_at = $after_created_at AND b.batch_id < $after_batch_id))
 WITH b ORDER BY b.created_at DESC, b.batch_id DESC LIMIT $limit
@@ -112,6 +115,19 @@ RETURN b.batch_id AS batch_id
 _PENDING = f"""
 MATCH (i:IngestItem) WHERE i.state IN $unfinished AND {_OF_A_READABLE_BATCH}
 RETURN coalesce(sum(i.size), 0) AS bytes, count(i) AS documents
+"""
+_TENANT_TOTALS = f"""
+CALL () {{
+    MATCH (b:IngestBatch {{tenant: $tenant, status: 'in_progress'}})-[:HAS_ITEM]->(i:IngestItem)
+    WHERE i.state IN $unfinished AND NOT b:{QUARANTINED}
+    RETURN coalesce(sum(i.size), 0) AS bytes, count(i) AS documents
+}}
+CALL () {{
+    MATCH (b:IngestBatch {{tenant: $tenant}}) WHERE b.created_at >= $since AND NOT b:{QUARANTINED}
+    MATCH (b)-[:HAS_ITEM]->(i:IngestItem)
+    RETURN coalesce(sum(i.size), 0) AS uploaded
+}}
+RETURN bytes, documents, uploaded
 """
 _PRUNE_APPLIED_EVENTS = """
 MATCH (e:IngestEvent) WHERE e.applied_at < $applied_before
@@ -176,10 +192,11 @@ class Neo4jProgressRepository:
         assert result is not None  # only events already applied can come back as None
         return result
 
-    async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
+    async def page(self, status: BatchState | None, limit: int, after: PageMark | None,
+                   tenant: str | None = None) -> list[Batch]:
         while True:
             records = await self._read(
-                _PAGE, status=status, limit=limit,
+                _PAGE, status=status, limit=limit, tenant=tenant,
                 after_created_at=stored_time(after.created_at) if after else None,
                 after_batch_id=str(after.batch_id) if after else None,
             )
@@ -222,6 +239,11 @@ class Neo4jProgressRepository:
     async def pending_totals(self) -> tuple[int, int]:
         records = await self._read(_PENDING, unfinished=[s.value for s in UNFINISHED_STATES])
         return records[0]["bytes"], records[0]["documents"]
+
+    async def tenant_totals(self, tenant: str, since: datetime) -> tuple[int, int, int]:
+        records = await self._read(_TENANT_TOTALS, tenant=tenant, since=stored_time(since),
+                                   unfinished=[s.value for s in UNFINISHED_STATES])
+        return records[0]["bytes"], records[0]["documents"], records[0]["uploaded"]
 
     async def _read(self, query: str, **parameters: object) -> list[Any]:
         async with graph_errors():

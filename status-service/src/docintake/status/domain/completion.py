@@ -27,6 +27,7 @@ def completion_event(batch: Batch) -> BatchCompleted:
         event_id=completion_event_id(batch.batch_id, batch.completion_round),
         occurred_at=completed_at,
         batch_id=batch.batch_id,
+        tenant=batch.tenant,
         data=BatchCompletedData(
             status=status,
             **counts.reported(),

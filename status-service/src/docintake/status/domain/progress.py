@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from docintake.contracts.api import BatchKind, BatchState, DocumentOutcome
+from docintake.contracts.api import AuditAction, BatchKind, BatchState, DocumentOutcome
 from docintake.contracts.events import (
+    DEFAULT_TENANT,
     BatchCancelled,
     BatchCreated,
     DeletionRequested,
@@ -91,6 +92,29 @@ def removal_ref(source: SourceToRemove) -> DocumentRef:
         content_type="", size=0, sha256=source.sha256, bucket="", key="",
         collection=source.collection, source_path=source.source_path,
     )
+
+
+@dataclass(frozen=True, order=True)
+class AuditEntry:
+    at: datetime
+    action: AuditAction
+    key_id: str
+
+
+def audited_action(event: Event) -> AuditAction | None:
+    """What a client asked for, if the event is the request of one (it then names the key)."""
+    if event.key_id is None:
+        return None
+    match event:
+        case BatchCreated():
+            return "created"
+        case BatchCancelled():
+            return "cancelled"
+        case DocumentQueued() if event.data.attempt > 1:
+            return "retried"
+        case DeletionRequested():
+            return "deletion requested"
+    return None
 
 
 def _latest(known: datetime | None, at: datetime) -> datetime:
@@ -201,6 +225,10 @@ class Batch:
     # The latest occurred_at of the events folded in.
     updated_at: datetime | None = None
     documents: dict[UUID, DocumentProgress] = field(default_factory=dict)
+    # Whose batch it is, as its events say.
+    tenant: str = DEFAULT_TENANT
+    # Who asked for what of it (its requests' events), each once.
+    audit: set[AuditEntry] = field(default_factory=set)
 
     # ----- derived -----
 
@@ -281,6 +309,10 @@ class Batch:
         """Fold one event into the record; applying it again, or in another order, converges."""
         before = self._outcome()
         at = event.occurred_at
+        if event.tenant != DEFAULT_TENANT:
+            self.tenant = event.tenant
+        if (action := audited_action(event)) is not None and event.key_id is not None:
+            self.audit.add(AuditEntry(at, action, event.key_id))
         match event:
             case BatchCreated():
                 self._take_manifest(event)

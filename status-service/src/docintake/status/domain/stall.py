@@ -12,7 +12,7 @@ Every verdict's event_id follows from what it is about, so a second sweep publis
 """
 
 from datetime import datetime, timedelta
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from docintake.contracts.events import (
     BatchCreated,
@@ -35,14 +35,14 @@ def stall_verdicts(batch: Batch, now: datetime, timeout_seconds: float) -> list[
     if not batch.manifest_known and batch.updated_at is not None and batch.updated_at <= cutoff:
         verdicts.append(assumed_manifest(batch, batch.created_at or now))
     verdicts += [
-        presumed_failure(batch.batch_id, document, now, timeout_seconds)
+        presumed_failure(batch, document, now, timeout_seconds)
         for document in sorted(batch.documents.values(), key=lambda doc: str(doc.document_id))
         if not document.is_finished and document.progressed_at is not None and document.progressed_at <= cutoff
     ]
     return verdicts
 
 
-def presumed_failure(batch_id: UUID, document: DocumentProgress, at: datetime,
+def presumed_failure(batch: Batch, document: DocumentProgress, at: datetime,
                      timeout_seconds: float) -> DocumentFailed:
     if document.queued:
         code, message = TIMED_OUT, f"timed out: no progress for {timeout_seconds:g} s"
@@ -51,7 +51,8 @@ def presumed_failure(batch_id: UUID, document: DocumentProgress, at: datetime,
     return DocumentFailed(
         event_id=uuid5(document.document_id, f"{document.attempt}.{code}"),
         occurred_at=at,
-        batch_id=batch_id,
+        batch_id=batch.batch_id,
+        tenant=batch.tenant,
         document_id=document.document_id,
         data=DocumentFailedData(filename=document.filename, error_code=code, message=message,
                                 attempt=document.attempt, attempts=document.attempt),
@@ -65,5 +66,6 @@ def assumed_manifest(batch: Batch, started_at: datetime) -> BatchCreated:
         event_id=uuid5(batch.batch_id, "batch.created.assumed"),
         occurred_at=started_at,
         batch_id=batch.batch_id,
+        tenant=batch.tenant,
         data=BatchCreatedData(documents=known, warnings=[ASSUMED_MANIFEST_WARNING]),
     )

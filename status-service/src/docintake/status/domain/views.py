@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from docintake.contracts.api import BatchStatus, DocumentEntry, FailedDocument
+from docintake.contracts.api import AuditEntry, BatchStatus, DocumentEntry, FailedDocument
 from docintake.status.domain.progress import Batch, DocumentProgress
 
 
@@ -18,6 +18,7 @@ def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> Batch
     return BatchStatus(
         batch_id=batch.batch_id,
         kind=batch.kind,
+        tenant=batch.tenant,
         status=batch.status,
         **counts.reported(),
         pending_count=counts.pending,
@@ -32,4 +33,6 @@ def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> Batch
         processing_time_seconds=batch.processing_time_seconds,
         documents=[document_entry(document) for document in batch.itemised_documents] if itemised else [],
         webhooks=[],  # the deliveries are kept apart; the HTTP API adds them
+        audit=[AuditEntry(at=entry.at, action=entry.action, key_id=entry.key_id)
+               for entry in sorted(batch.audit)] if itemised else [],
     )

@@ -8,6 +8,7 @@ their events' ids follow from what they are about, so commands of two processes 
 from uuid import UUID
 
 from docintake.platform.logging import get_logger
+from docintake.platform.tenants import ANONYMOUS, Principal
 from docintake.status.domain.cancellation import cancellation_event
 from docintake.status.domain.progress import Batch
 from docintake.status.domain.retry import retry_events
@@ -21,22 +22,27 @@ log = get_logger(__name__)
 
 
 async def cancel_batch(batch_id: UUID, repo: ProgressRepository, clock: Clock, publish: Publish,
-                       locks: BatchLocks) -> Batch:
+                       locks: BatchLocks, caller: Principal = ANONYMOUS) -> Batch:
+    """Refuses another tenant's batch as not found."""
     async with locks.holding(batch_id):
-        batch = await existing_batch(batch_id, repo)
+        batch = await existing_batch(batch_id, repo, caller)
         batch.check_cancellable()
-        event = cancellation_event(batch_id, clock())
+        event = cancellation_event(batch, clock(), caller.key_id)
         await publish_all(publish, [event])
         await apply_and_announce([event], repo, publish)
-        return await existing_batch(batch_id, repo)
+        log.info("batch cancelled", batch_id=str(batch_id), tenant=batch.tenant, key_id=caller.key_id)
+        return await existing_batch(batch_id, repo, caller)
 
 
 async def retry_failed_documents(batch_id: UUID, repo: ProgressRepository, clock: Clock, publish: Publish,
-                                 locks: BatchLocks) -> Batch:
-    """Queue the next attempt of every failed document whose upload is known."""
+                                 locks: BatchLocks, caller: Principal = ANONYMOUS) -> Batch:
+    """Queue the next attempt of every failed document whose upload is known; refuses another tenant's
+    batch as not found."""
     async with locks.holding(batch_id):
-        events = retry_events(await existing_batch(batch_id, repo), clock())
+        batch = await existing_batch(batch_id, repo, caller)
+        events = retry_events(batch, clock(), caller.key_id)
         await publish_all(publish, events)
         await apply_and_announce(events, repo, publish)
-        log.info("failed documents queued again", batch_id=str(batch_id), documents=len(events))
-        return await existing_batch(batch_id, repo)
+        log.info("failed documents queued again", batch_id=str(batch_id), documents=len(events),
+                 tenant=batch.tenant, key_id=caller.key_id)
+        return await existing_batch(batch_id, repo, caller)

@@ -42,8 +42,10 @@ class ProgressRepository(Protocol):
     async def update(self, batch_id: UUID, change: Callable[[Batch], T]) -> Change[T]:
         """Run `change` on an existing batch; raises BatchNotFound."""
 
-    async def page(self, status: BatchState | None, limit: int, after: PageMark | None) -> list[Batch]:
-        """Newest first (created_at, then batch_id, descending), after `after`, of `status` if given."""
+    async def page(self, status: BatchState | None, limit: int, after: PageMark | None,
+                   tenant: str | None = None) -> list[Batch]:
+        """Newest first (created_at, then batch_id, descending), after `after`, of `status` and `tenant`
+        if given."""
 
     async def prune_applied_events(self, applied_before: datetime) -> int:
         """Forget which events applied before the time were applied; how many. Safe at any time: the fold
@@ -62,5 +64,9 @@ class ProgressRepository(Protocol):
 
     async def pending_totals(self) -> tuple[int, int]:
         """Bytes and number of accepted documents not yet finished."""
+
+    async def tenant_totals(self, tenant: str, since: datetime) -> tuple[int, int, int]:
+        """Of the tenant's batches: bytes and number of documents not yet finished, and bytes of the
+        batches created since `since`."""
 
     async def ping(self) -> None: ...

@@ -4,7 +4,7 @@ accepted work is still pending, for the gateway's admission control."""
 
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from structlog.contextvars import bound_contextvars
@@ -102,9 +102,16 @@ async def publish_due_completions(repo: ProgressRepository, clock: Clock, publis
     return awaiting
 
 
-async def pending_bytes(repo: ProgressRepository) -> PendingBytes:
+async def pending_bytes(repo: ProgressRepository, tenant: str | None = None,
+                        now: datetime | None = None) -> PendingBytes:
+    """What is pending in all; and of `tenant`, with what it uploaded since the start of the day (UTC)."""
     size, documents = await repo.pending_totals()
-    return PendingBytes(pending_bytes=size, pending_documents=documents)
+    if tenant is None:
+        return PendingBytes(pending_bytes=size, pending_documents=documents)
+    today = (now or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+    tenant_size, tenant_documents, uploaded = await repo.tenant_totals(tenant, today)
+    return PendingBytes(pending_bytes=size, pending_documents=documents, tenant_pending_bytes=tenant_size,
+                        tenant_pending_documents=tenant_documents, tenant_uploaded_bytes_today=uploaded)
 
 
 @contextmanager
