@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from deploy.native.servers import install_helm
-from docintake.contracts.topology import INGESTOR_QUEUE_NAME, STATUS_QUEUE_NAME
+from docintake.contracts.topology import INGESTOR_LANES, INGESTOR_QUEUE_NAME, STATUS_QUEUE_NAME, lane_queue_name
 from tests.conftest import ROOT
 
 CHART = ROOT / "deploy" / "helm" / "docintake"
@@ -34,7 +34,9 @@ CASES: dict[str, Path | None] = {
     "servicemonitor": HERE / "values" / "servicemonitor.yaml",
 }
 COMPONENTS = ("gateway", "ingestor", "status")
-QUEUES = {"ingestor": INGESTOR_QUEUE_NAME, "status": STATUS_QUEUE_NAME}
+# The queues each consumer scales on: the ingestor's own and its lanes', the status service's.
+QUEUES = {"ingestor": [INGESTOR_QUEUE_NAME, *(lane_queue_name(lane) for lane in range(INGESTOR_LANES))],
+          "status": [STATUS_QUEUE_NAME]}
 SETTINGS = {
     "gateway": ("docintake.gateway.settings", "GatewaySettings"),
     "ingestor": ("docintake.ingestor.settings", "IngestorSettings"),
@@ -194,22 +196,22 @@ def test_consumers_scale_on_their_queue_depth_with_bounds_activation_cooldown_an
     scaled_objects = of_kind(manifests, "ScaledObject")
     deployments = of_kind(manifests, "Deployment")
     assert set(scaled_objects) == {name_of("ingestor"), name_of("status")}
-    for component, queue in QUEUES.items():
+    for component, queues in QUEUES.items():
         spec = scaled_objects[name_of(component)]["spec"]
         assert 0 <= spec["minReplicaCount"] < spec["maxReplicaCount"]
         assert spec["cooldownPeriod"] > 0 and spec["pollingInterval"] > 0
         assert 0 < spec["fallback"]["replicas"] <= spec["maxReplicaCount"]
         assert spec["fallback"]["failureThreshold"] > 0
-        (trigger,) = spec["triggers"]
-        metadata = trigger["metadata"]
-        assert trigger["type"] == "rabbitmq" and metadata["mode"] == "QueueLength"
-        assert metadata["queueName"] == queue
-        assert float(metadata["value"]) > 0 and float(metadata["activationValue"]) >= 0
-        # KEDA's fallback only works for AverageValue metrics.
-        assert trigger["metricType"] == "AverageValue"
-        # KEDA reads the broker's URL from the target's first container, which must have it.
+        assert [trigger["metadata"]["queueName"] for trigger in spec["triggers"]] == queues
         (container,) = deployments[name_of(component)]["spec"]["template"]["spec"]["containers"]
-        assert metadata["hostFromEnv"] in {variable["name"] for variable in container["env"]}
+        for trigger in spec["triggers"]:
+            metadata = trigger["metadata"]
+            assert trigger["type"] == "rabbitmq" and metadata["mode"] == "QueueLength"
+            assert float(metadata["value"]) > 0 and float(metadata["activationValue"]) >= 0
+            # KEDA's fallback only works for AverageValue metrics.
+            assert trigger["metricType"] == "AverageValue"
+            # KEDA reads the broker's URL from the target's first container, which must have it.
+            assert metadata["hostFromEnv"] in {variable["name"] for variable in container["env"]}
 
 
 def test_without_keda_every_service_scales_on_an_hpa(helm):

@@ -1,9 +1,13 @@
 """Two tenants on one running system: neither sees, lists, streams, cancels, retries, deletes or syncs
 the other's batches and sources; the graph keeps each tenant's nodes apart; the events and the status
-name the tenant and who asked; a key taken out of the tenants file stops working, its twin does not."""
+name the tenant and who asked; a key taken out of the tenants file stops working, its twin does not;
+a tenant over its rate is refused with Retry-After; one tenant's flood does not hold up another's
+small batch."""
 
+import asyncio
 import json
 import os
+import time
 from uuid import uuid4
 
 import pytest
@@ -16,7 +20,10 @@ from tests.support.eventually import eventually
 from tests.support.graph import graph_count
 from tests.support.http import client
 
-KEYS = {"acme-1": "acme-key-one", "acme-2": "acme-key-two", "globex-1": "globex-key", "ops-1": "ops-key"}
+KEYS = {"acme-1": "acme-key-one", "acme-2": "acme-key-two", "globex-1": "globex-key", "ops-1": "ops-key",
+        "limited-1": "limited-key"}
+# A flood of one tenant, and the small batch of another that must not wait for it.
+FLOOD_BATCHES, FLOOD_SIZE, SMALL = 10, 100, 5
 
 
 def tenants(acme_keys=("acme-1", "acme-2")) -> dict:
@@ -24,6 +31,7 @@ def tenants(acme_keys=("acme-1", "acme-2")) -> dict:
         "acme": {"keys": {key_id: hashed(KEYS[key_id]) for key_id in acme_keys}},
         "globex": {"keys": {"globex-1": hashed(KEYS["globex-1"])}},
         "ops": {"keys": {"ops-1": hashed(KEYS["ops-1"])}, "admin": True},
+        "limited": {"keys": {"limited-1": hashed(KEYS["limited-1"])}, "requests_per_second": 2},
     }}
 
 
@@ -128,3 +136,50 @@ async def test_a_key_taken_out_of_the_tenants_file_stops_working_and_its_twin_ke
             assert (await twin.get(f"{INGEST}/batches")).status_code == 200
         finally:
             write(tenants_file, tenants())
+
+
+async def test_a_tenant_over_its_rate_is_refused_with_when_to_retry_while_another_is_not(two_tenant_system):
+    async with as_tenant(two_tenant_system, "limited-1") as limited, as_tenant(two_tenant_system, "acme-2") as acme:
+        answers = [await limited.get(f"{INGEST}/batches") for _ in range(6)]
+        assert (await acme.get(f"{INGEST}/batches")).status_code == 200
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert answers[0].status_code == 200 and refused, [answer.status_code for answer in answers]
+    assert {(answer.json()["error"]["code"], int(answer.headers["Retry-After"]) >= 1) for answer in refused} == {
+        ("RATE_LIMITED", True)}
+
+
+async def flood(http, run: str) -> list[str]:
+    async def one(batch: int) -> str:
+        names = [f"flood-{batch}-{n}.txt" for n in range(FLOOD_SIZE)]
+        files = [("files", (name, f"Flood {run} {name}.".encode(), "text/plain")) for name in names]
+        mapping = csv_mapping({name: {"author": "Flood"} for name in names})
+        answer = await http.post(f"{INGEST}/batch", files=[*files, mapping])
+        assert answer.status_code == 202, answer.text
+        return answer.json()["batch_id"]
+
+    return list(await asyncio.gather(*(one(batch) for batch in range(FLOOD_BATCHES))))
+
+
+async def test_one_tenants_flood_does_not_hold_up_another_tenants_small_batch(two_tenant_system):
+    """acme and globex are on different lanes (docintake.contracts.topology.lane_of). Bound: globex's batch
+    finishes while at least half of acme's flood is still pending, i.e. it waited for less than half of it
+    (queued behind it, it would wait for all)."""
+    run = uuid4().hex[:8]
+    async with as_tenant(two_tenant_system, "acme-1") as acme, as_tenant(two_tenant_system, "globex-1") as globex:
+        flooded = await flood(acme, run)
+        started = time.monotonic()
+        names = [f"small-{n}.txt" for n in range(SMALL)]
+        files = [("files", (name, f"Small {run} {name}.".encode(), "text/plain")) for name in names]
+        answer = await globex.post(f"{INGEST}/batch", files=[*files, csv_mapping(
+            {name: {"author": "Small"} for name in names})])
+        final, _ = await wait_until_finished(globex, answer.json()["batch_id"])
+        waited = time.monotonic() - started
+        pending = sum([(await acme.get(f"{INGEST}/batch/{batch_id}/status")).json()["pending_count"]
+                       for batch_id in flooded])
+        for batch_id in flooded:
+            await wait_until_finished(acme, batch_id, timeout=600)
+        flood_took = time.monotonic() - started
+    print(f"\nsmall batch of {SMALL} finished in {waited:.1f} s with {pending} of the flood's "
+          f"{FLOOD_BATCHES * FLOOD_SIZE} documents pending; the flood took {flood_took:.1f} s")
+    assert final["status"] == "completed"
+    assert pending >= FLOOD_BATCHES * FLOOD_SIZE // 2, (waited, pending, flood_took)

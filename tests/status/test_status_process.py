@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from docintake.contracts.events import BatchCompleted, DocumentFailed
 from docintake.platform.graphdb import open_driver
 from docintake.platform.messaging import publish_all
-from docintake.platform.topology import INGESTOR_QUEUE
+from docintake.platform.topology import INGESTOR_QUEUE, LANE_QUEUES
 from tests.support.broker import listen
 from tests.support.eventually import eventually
 from tests.support.status_events import SyntheticBatch
@@ -53,18 +53,22 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
         assert await second.stop() == 0
 
 
+async def nothing_waits_for_an_ingestor(broker) -> None:
+    for queue in (INGESTOR_QUEUE, *LANE_QUEUES):
+        await (await broker.declare_queue(queue)).purge()
+
+
 async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broker, tmp_path):
-    ingestor_queue = await broker.declare_queue(INGESTOR_QUEUE)
-    await ingestor_queue.purge()  # what earlier tests queued with no ingestor running
+    await nothing_waits_for_an_ingestor(broker)  # what earlier tests queued with no ingestor running
     service = await StatusService(tmp_path / "service.log", stall_timeout_seconds=2).start()
     try:
         synthetic = SyntheticBatch(size=3)
-        # The ingestor queue now holds a document waiting, as behind a backlog.
+        # The default tenant's lane now holds a document waiting, as behind a backlog.
         await publish_all(broker, [synthetic.created(), synthetic.queued(2), synthetic.ingested(0)])
         async with service.client() as http:
             await asyncio.sleep(5)
             waiting = await status_when(http, synthetic.batch_id, lambda s: True)
-            await ingestor_queue.purge()
+            await nothing_waits_for_an_ingestor(broker)
             done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=20)
     finally:
         await service.stop()
@@ -79,7 +83,6 @@ async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broke
 
 async def test_a_stalled_document_is_published_as_timed_out_and_shown_so(broker, tmp_path, settings):
     """Any subscriber of docintake.events hears the sweeper's verdict, and the status route says the same."""
-    ingestor_queue = await broker.declare_queue(INGESTOR_QUEUE)
     service = await StatusService(tmp_path / "service.log", stall_timeout_seconds=1,
                                   sweep_interval_seconds=0.5).start()
     try:
@@ -87,7 +90,7 @@ async def test_a_stalled_document_is_published_as_timed_out_and_shown_so(broker,
         async with listen(settings.rabbitmq_url, "document.failed") as tap, service.client() as http:
             await publish_all(broker, [synthetic.created(), synthetic.queued(0)])
             await status_when(http, synthetic.batch_id, lambda s: s.total_documents == 1)
-            await ingestor_queue.purge()  # no ingestor runs here: nothing waits for one, so the stall clock runs
+            await nothing_waits_for_an_ingestor(broker)  # no ingestor runs here, so the stall clock runs
 
             [failed] = await tap.of_batch_once(synthetic.batch_id, 1)
             done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress")

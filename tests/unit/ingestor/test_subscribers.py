@@ -10,20 +10,19 @@ from unittest.mock import ANY, call, patch
 from uuid import uuid4
 
 import pytest
-from faststream.exceptions import SubscriberNotFound
 from faststream.rabbit import TestRabbitBroker
 from faststream.rabbit.message import RabbitMessage
 from pydantic import ValidationError
 
-from docintake.contracts.events import BatchCancelled, BatchCancelledData, DocumentQueued
-from docintake.contracts.topology import DELIVERY_LIMIT
+from docintake.contracts.events import DEFAULT_TENANT, BatchCancelled, BatchCancelledData, DocumentQueued
+from docintake.contracts.topology import DELIVERY_LIMIT, LANE_HEADER, lane_of
 from docintake.ingestor.domain.failures import STORAGE_UNAVAILABLE
 from docintake.ingestor.domain.outcomes import outcome_id
 from docintake.ingestor.entrypoints.subscribers import broker, document_failed, document_ingested
 from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.errors import StorageUnavailable
-from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_QUEUE
+from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_LANES_EXCHANGE, INGESTOR_QUEUE
 from tests.unit.ingestor.fakes import FakeGraph, FakeStorage, parser, queued
 
 DELIVERED = "x-delivery-count"  # the header a quorum queue sets on a redelivery
@@ -66,11 +65,18 @@ def settled():
 
 
 async def deliver(event_or_body, delivery: int = 1, routing_key: str = DocumentQueued.routing_key, **where) -> None:
-    """The message as the queue hands it over on its `delivery`-th delivery."""
+    """The message as the queue hands it over on its `delivery`-th delivery; a queued document (or a body
+    sent as one) on the default tenant's lane, as the lanes exchange routes it."""
     body = event_or_body.to_json() if hasattr(event_or_body, "to_json") else event_or_body
-    where = where or {"routing_key": routing_key}
-    await broker.publish(body, exchange=EVENTS_EXCHANGE, content_type="application/json",
-                         headers={DELIVERED: delivery - 1}, **where)
+    headers: dict = {DELIVERED: delivery - 1}
+    if where:
+        where = {"exchange": EVENTS_EXCHANGE, **where}
+    elif routing_key == DocumentQueued.routing_key:
+        where = {"exchange": INGESTOR_LANES_EXCHANGE}
+        headers[LANE_HEADER] = str(lane_of(DEFAULT_TENANT))
+    else:
+        where = {"exchange": EVENTS_EXCHANGE, "routing_key": routing_key}
+    await broker.publish(body, content_type="application/json", headers=headers, **where)
 
 
 async def test_a_queued_document_is_ingested_its_outcome_published_and_its_message_acked(deps, settled):
@@ -135,7 +141,8 @@ async def test_the_work_queues_copy_of_a_cancellation_marks_the_batch(deps, sett
     ("body", "raised"),
     [
         (b"not json at all", json.JSONDecodeError),
-        (json.dumps({"event_type": "docintake.document.mystery"}).encode(), SubscriberNotFound),
+        # A lane carries queued documents only: anything else there is not one.
+        (json.dumps({"event_type": "docintake.document.mystery"}).encode(), ValidationError),
         (json.dumps({"event_type": "docintake.document.queued", "batch_id": "x"}).encode(), ValidationError),
     ],
 )

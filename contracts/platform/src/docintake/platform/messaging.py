@@ -8,7 +8,16 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitQueue,
 from faststream.rabbit.publisher import RabbitPublisher
 
 from docintake.contracts.events import Event
-from docintake.platform.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, WORK_QUEUES
+from docintake.platform.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    EVENTS_EXCHANGE,
+    INGESTOR_LANES_EXCHANGE,
+    INGESTOR_QUEUE,
+    LANE_QUEUES,
+    WORK_QUEUES,
+    routing_headers,
+)
 
 PUBLISH_TIMEOUT_SECONDS = 10.0
 
@@ -53,12 +62,25 @@ async def declare_topology(broker: RabbitBroker) -> None:
         declared = await broker.declare_queue(queue)
         for key in routing_keys:
             await declared.bind(events, routing_key=key)
+    # Before lanes, queued documents went to the ingestor's own queue: a broker that has that binding loses it.
+    ingestor_queue = await broker.declare_queue(INGESTOR_QUEUE)
+    await ingestor_queue.unbind(events, routing_key=INGESTOR_LANES_EXCHANGE.routing_key)
+    lanes = await broker.declare_exchange(INGESTOR_LANES_EXCHANGE)
+    await lanes.bind(events, routing_key=INGESTOR_LANES_EXCHANGE.routing_key)
+    for lane in LANE_QUEUES:
+        declared = await broker.declare_queue(lane)
+        await declared.bind(lanes, arguments=lane.bind_arguments)
 
 
 async def messages_waiting(broker: RabbitBroker, queue: RabbitQueue) -> int:
     """How many messages the queue holds ready for delivery (those being worked on not counted)."""
     declared = await broker.declare_queue(queue)
     return (await declared.declare()).message_count or 0
+
+
+async def ingestion_backlog(broker: RabbitBroker) -> int:
+    """How many messages wait for an ingestor, on every lane and in its own queue."""
+    return sum([await messages_waiting(broker, queue) for queue in (INGESTOR_QUEUE, *LANE_QUEUES)])
 
 
 async def publish(broker: RabbitBroker, event: Event) -> None:
@@ -72,6 +94,7 @@ async def publish(broker: RabbitBroker, event: Event) -> None:
         message_id=str(event.event_id),
         message_type=event.event_type,
         content_type="application/json",
+        headers=routing_headers(event),
         timeout=PUBLISH_TIMEOUT_SECONDS,
     )
 
@@ -109,6 +132,7 @@ class EventPublishers:
         """Returns once the broker confirmed the event."""
         await self.by_routing_key[event.routing_key].publish(
             event.to_json(), message_id=str(event.event_id), message_type=event.event_type,
+            headers=routing_headers(event),
         )
 
     async def publish_all(self, events: list[Event], in_flight: int = 64) -> None:

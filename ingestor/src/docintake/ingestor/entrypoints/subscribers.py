@@ -43,7 +43,7 @@ from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import EventPublishers, backoff_seconds, deliveries_so_far, make_broker
-from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_QUEUE
+from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_LANES_EXCHANGE, INGESTOR_QUEUE, LANE_QUEUES
 
 log = get_logger(__name__)
 
@@ -77,11 +77,22 @@ def carrying(event: type[Event]) -> Callable[[ReceivedMessage], Awaitable[bool]]
 # A body that no filter below accepts is rejected (AckPolicy.REJECT_ON_ERROR): to docintake.dead-letters.
 work_queue = broker.subscriber(
     INGESTOR_QUEUE, EVENTS_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
-    title="docintake.ingestor", description="Queued documents, cancelled batches and deletions",
+    title="docintake.ingestor", description="Cancelled batches and deletions",
 )
 
 
-@work_queue(filter=carrying(DocumentQueued))
+def on_every_lane(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """The handler subscribed to every lane's queue: the broker hands each consumer its own prefetch of
+    messages, so a lane with a backlog never keeps another lane's documents waiting behind it."""
+    for lane in LANE_QUEUES:
+        handler = broker.subscriber(
+            lane, INGESTOR_LANES_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
+            title=lane.name, description="Queued documents of the tenants of this lane",
+        )(handler)
+    return handler
+
+
+@on_every_lane
 async def on_document_queued(event: DocumentQueued, message: RabbitMessage, dependencies: Deps,
                              settings: Settings) -> None:
     with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id),

@@ -6,8 +6,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from docintake.platform.logging import get_logger
-from docintake.platform.messaging import messages_waiting
-from docintake.platform.topology import INGESTOR_QUEUE
+from docintake.platform.messaging import ingestion_backlog
 from docintake.status.bootstrap import Dependencies
 from docintake.status.entrypoints.metrics import DOCUMENTS_TIMED_OUT
 from docintake.status.service_layer.process_manager import publish_due_completions, sweep_stalled_documents
@@ -45,9 +44,9 @@ async def run_sweeper(dependencies: Dependencies) -> None:
 
 
 async def _ingestion_backlog(dependencies: Dependencies) -> bool:
-    """Whether documents wait in the ingestor queue; when the broker cannot tell, they are taken to."""
+    """Whether documents wait for an ingestor (on any lane); when the broker cannot tell, they are taken to."""
     try:
-        return await messages_waiting(dependencies.broker, INGESTOR_QUEUE) > 0
+        return await ingestion_backlog(dependencies.broker) > 0
     except Exception as exc:  # noqa: BLE001 - not knowing must not fail documents
         log.warning("ingestor queue depth unknown; stalled documents are not timed out this round", error=repr(exc))
         return True
