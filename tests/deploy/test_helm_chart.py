@@ -32,6 +32,7 @@ CASES: dict[str, Path | None] = {
     "existing-secret": HERE / "values" / "existing-secret.yaml",
     "hpa": HERE / "values" / "hpa.yaml",
     "servicemonitor": HERE / "values" / "servicemonitor.yaml",
+    "tenants": HERE / "values" / "tenants.yaml",
 }
 COMPONENTS = ("gateway", "ingestor", "status")
 # The queues each consumer scales on: the ingestor's own and its lanes', the status service's.
@@ -44,7 +45,7 @@ SETTINGS = {
 }
 SECRET_SETTINGS = {
     "DOCINTAKE_RABBITMQ_URL", "DOCINTAKE_MINIO_ACCESS_KEY", "DOCINTAKE_MINIO_SECRET_KEY",
-    "DOCINTAKE_NEO4J_PASSWORD", "DOCINTAKE_API_KEYS",
+    "DOCINTAKE_NEO4J_PASSWORD", "DOCINTAKE_API_KEYS", "DOCINTAKE_SERVICE_KEY",
 }
 # Kinds whose schemas are not Kubernetes' own: checked here against their CRD (KEDA) or by rules (ServiceMonitor).
 CUSTOM_KINDS = {"ScaledObject", "ServiceMonitor"}
@@ -341,7 +342,7 @@ def test_settings_come_from_a_configmap_and_secrets_from_a_secret(helm, case):
             assert reference["key"] == variable["name"] and variable["name"] in SECRET_SETTINGS
             if existing:
                 assert reference["name"] == existing
-            else:
+            elif not reference.get("optional"):
                 assert reference["key"] in secrets[reference["name"]]["stringData"]
         assert "DOCINTAKE_RABBITMQ_URL" in {variable["name"] for variable in container["env"]}
     gateway = config_maps[name_of("gateway")]["data"]
@@ -365,3 +366,25 @@ def test_service_monitors_scrape_each_services_metrics_port_only_when_enabled(he
         (endpoint,) = monitor["spec"]["endpoints"]
         assert endpoint["path"] == "/metrics"
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}, name
+
+
+def test_the_tenants_file_is_mounted_from_its_secret_into_the_gateway_and_the_status_service_only(helm):
+    deployments = of_kind(render(helm, "tenants"), "Deployment")
+    for component in COMPONENTS:
+        pod = deployments[name_of(component)]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {variable["name"]: variable for variable in container["env"]}
+        mounted = {mount["name"]: mount for mount in container["volumeMounts"]}
+        if component == "ingestor":
+            assert "tenants" not in mounted and "DOCINTAKE_SERVICE_KEY" not in env
+            continue
+        volume = next(volume for volume in pod["volumes"] if volume["name"] == "tenants")
+        assert volume["secret"]["secretName"] == "docintake-tenants"
+        config = of_kind(render(helm, "tenants"), "ConfigMap")[name_of(component)]["data"]
+        assert config["DOCINTAKE_TENANTS_FILE"] == mounted["tenants"]["mountPath"] + "/tenants.json"
+        assert mounted["tenants"]["readOnly"] is True
+        assert env["DOCINTAKE_SERVICE_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "DOCINTAKE_SERVICE_KEY"
+    (secret,) = of_kind(render(helm, "tenants"), "Secret").values()
+    assert secret["stringData"]["DOCINTAKE_SERVICE_KEY"] == "a-long-random-service-key"
+    defaults = of_kind(render(helm, "defaults"), "Deployment")[name_of("gateway")]["spec"]["template"]["spec"]
+    assert [volume["name"] for volume in defaults["volumes"]] == ["tmp"]

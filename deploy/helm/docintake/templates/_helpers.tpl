@@ -93,6 +93,9 @@ status:
 {{- $_ := set $settings "DOCINTAKE_STATUS_HOST" "0.0.0.0" -}}
 {{- $_ := set $settings "DOCINTAKE_STATUS_PORT" (toString $c.port) -}}
 {{- end -}}
+{{- if and $v.tenants.existingSecret (ne .component "ingestor") -}}
+{{- $_ := set $settings "DOCINTAKE_TENANTS_FILE" "/etc/docintake/tenants/tenants.json" -}}
+{{- end -}}
 {{- range $key, $value := merge $settings (deepCopy ($c.config | default dict)) (deepCopy ($v.config | default dict)) $servers }}
 {{ $key }}: {{ toString $value | quote }}
 {{- end -}}
