@@ -103,6 +103,8 @@ async def test_deliveries_are_added_once_and_read_back_whole(store, base):
 
 
 async def test_due_deliveries_are_claimed_earliest_first_and_leased(store, base):
+    # Whatever earlier tests left due around `base` in the shared store is leased far away first.
+    await store.claim_due(base + timedelta(days=1), base + timedelta(days=36500), 1_000_000)
     batch_id = uuid4()
     early, late = delivery("https://a.example/", base, batch_id), delivery("https://b.example/", base, batch_id)
     late = Delivery(**{**vars(late), "next_attempt_at": base + timedelta(seconds=5)})

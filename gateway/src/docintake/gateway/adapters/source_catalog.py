@@ -18,8 +18,10 @@ UNWIND $paths AS wanted
 MATCH (s:Source {tenant: $tenant, collection: $collection, path: wanted})-[:CURRENT]->(d:Document)
 RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY path
 """
+# `s.path >= ''` holds for every path; it lets the (tenant, collection, path) index find the collection.
 COLLECTION_SOURCES = """
-MATCH (s:Source {tenant: $tenant, collection: $collection})-[:CURRENT]->(d:Document)
+MATCH (s:Source)-[:CURRENT]->(d:Document)
+WHERE s.tenant = $tenant AND s.collection = $collection AND s.path >= ''
 RETURN s.collection AS collection, s.path AS path, d.sha256 AS sha256 ORDER BY path
 """
 # The sources whose current version the batch wrote (one it found unchanged is its writer's).

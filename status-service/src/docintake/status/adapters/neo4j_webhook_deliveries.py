@@ -25,6 +25,10 @@ SCHEMA = (
     "CREATE INDEX webhook_delivery_batch IF NOT EXISTS FOR (d:WebhookDelivery) ON (d.batch_id)",
     "CREATE CONSTRAINT webhook_parked_event_id IF NOT EXISTS FOR (p:WebhookParked) REQUIRE p.event_id IS UNIQUE",
     "CREATE INDEX webhook_parked_batch IF NOT EXISTS FOR (p:WebhookParked) ON (p.batch_id)",
+    # What the sweep forgets, found by when it was last touched.
+    "CREATE INDEX webhook_callback_registered_at IF NOT EXISTS FOR (c:WebhookCallback) ON (c.registered_at)",
+    "CREATE INDEX webhook_parked_at IF NOT EXISTS FOR (p:WebhookParked) ON (p.parked_at)",
+    "CREATE INDEX webhook_delivery_finished IF NOT EXISTS FOR (d:WebhookDelivery) ON (d.state, d.last_attempt_at)",
 )
 # The batch's callback node, made if new, and its write lock taken (held until commit).
 _LOCKED = """
@@ -83,7 +87,7 @@ CALL () {
 }
 CALL () {
   MATCH (d:WebhookDelivery)
-  WHERE d.state IN ['delivered', 'given_up'] AND coalesce(d.last_attempt_at, d.created_at) < $before
+  WHERE d.state IN ['delivered', 'given_up'] AND d.last_attempt_at < $before
   WITH d LIMIT $limit DELETE d RETURN count(*) AS deliveries
 }
 RETURN callbacks + parked + deliveries AS forgotten
