@@ -89,3 +89,21 @@ def test_a_broker_instrumented_twice_has_one_middleware_and_disabled_tracing_tak
 def test_disabled_tracing_hands_out_the_apis_no_op_tracer():
     with DISABLED.tracer("docintake.test").start_as_current_span("fetch") as span:
         assert not span.is_recording()
+
+
+def test_a_line_logged_in_a_span_names_its_trace_and_span_and_one_outside_names_none(capsys):
+    import json
+
+    from docintake.platform.logging import configure_logging, get_logger
+
+    configure_logging("docintake-test")
+    exporter = InMemorySpanExporter()
+    log = get_logger("test")
+    with exporting_to("docintake-test", exporter).tracer("test").start_as_current_span("work") as span:
+        log.info("inside")
+    log.info("outside")
+    inside, outside = (json.loads(line) for line in capsys.readouterr().err.splitlines()[-2:])
+    context = span.get_span_context()
+    assert (inside["trace_id"], inside["span_id"]) == (format(context.trace_id, "032x"),
+                                                       format(context.span_id, "016x"))
+    assert "trace_id" not in outside and "span_id" not in outside

@@ -1,4 +1,5 @@
-"""One way to log for every service: structlog JSON lines with batch_id and document_id on each."""
+"""One way to log for every service: structlog JSON lines with batch_id and document_id on each, and the
+trace_id and span_id of the span they were logged in while tracing is on."""
 
 import logging
 import sys
@@ -6,6 +7,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 CORRELATION_KEYS = ("batch_id", "document_id")
 
@@ -17,6 +19,15 @@ def _with_correlation_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]
     return event_dict
 
 
+def _with_trace_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The trace and span a line was logged in, when tracing is on, so a trace's logs can be found."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route structlog and the standard library (uvicorn, FastStream, neo4j) to JSON on stderr."""
     shared: list[Any] = [
@@ -24,6 +35,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _with_correlation_keys,
+        _with_trace_ids,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
