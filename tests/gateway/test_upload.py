@@ -11,6 +11,7 @@ from deploy.native import isolated
 from docintake.gateway.bootstrap import create_app
 from docintake.gateway.settings import GatewaySettings
 from docintake.platform.storage import ObjectStore
+from docintake.platform.tenants import hashed
 from tests.support.broker import listen
 from tests.support.http import client, serving
 
@@ -228,3 +229,44 @@ async def test_broker_down_gives_503_and_leaves_no_objects(settings, gateway, st
         assert set(await store.keys("batches/")) <= before
     finally:
         isolated.servers("start", "rabbitmq")
+
+
+@pytest.fixture
+async def gateway_of_tenants(settings, tmp_path):
+    """A gateway whose tenant `hooked` has a webhook secret and `plain` none; loopback allow-listed."""
+    tenants = tmp_path / "tenants.json"
+    tenants.write_text(json.dumps({"tenants": {
+        "hooked": {"keys": {"h-1": hashed("hooked-key")}, "webhook_secret": "whsec"},
+        "plain": {"keys": {"p-1": hashed("plain-key")}},
+    }}))
+    configured = GatewaySettings(**{**settings.model_dump(), "tenants_file": str(tenants),
+                                    "webhook_allowed_hosts": "127.0.0.1"})
+    async with serving(create_app(configured)) as url:
+        yield url
+
+
+async def test_a_batchs_callback_url_is_announced_with_its_batch(settings, gateway_of_tenants):
+    async with listen(settings.rabbitmq_url, "batch.created") as listener, \
+            client(gateway_of_tenants, api_key="hooked-key") as http:
+        response = await http.post(INGEST, files=files(1), params={
+            "callback_url": "http://127.0.0.1:9/hook", "callback_documents": "true"})
+        assert response.status_code == 202, response.text
+        batch_id = response.json()["batch_id"]
+        [created] = await listener.collect(events_of(batch_id))
+    assert (created["tenant"], created["data"]["callback_url"], created["data"]["callback_documents"]) == (
+        "hooked", "http://127.0.0.1:9/hook", True)
+
+
+@pytest.mark.parametrize(("key", "url", "says"), [
+    ("hooked-key", "http://10.1.2.3/hook", "not public and not allow-listed"),
+    ("hooked-key", "http://169.254.169.254/latest/meta-data", "not public and not allow-listed"),
+    ("hooked-key", "ftp://127.0.0.1/hook", "http or https"),
+    ("plain-key", "http://127.0.0.1:9/hook", "no webhook secret"),
+])
+async def test_a_callback_url_the_services_may_not_call_is_refused_and_leaves_nothing(
+        settings, gateway_of_tenants, store, key, url, says):
+    async with client(gateway_of_tenants, api_key=key) as http:
+        error = await rejected(settings, gateway_of_tenants, store,
+                               lambda: http.post(INGEST, files=files(2), params={"callback_url": url}),
+                               400, "INVALID_CALLBACK_URL")
+    assert says in error["message"]

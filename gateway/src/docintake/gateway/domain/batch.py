@@ -94,6 +94,14 @@ class AcceptedBatch:
         )
 
 
+@dataclass(frozen=True)
+class Callback:
+    """The URL an upload named to be told of its batch's completion; `documents`: of each document's outcome too."""
+
+    url: str
+    documents: bool = False
+
+
 @dataclass
 class Batch:
     """A batch while its parts stream in: files beyond the limit are counted, never kept."""
@@ -108,6 +116,7 @@ class Batch:
     # Whose batch it is: the tenant and the key of the upload, on every event it announces.
     tenant: str = DEFAULT_TENANT
     key_id: str | None = None
+    callback: Callback | None = None
 
     def name_collection(self, name: str | None) -> None:
         """The collection every document of the batch belongs to; refuses a second, different name."""
@@ -152,7 +161,10 @@ class Batch:
             for name in mapping if name not in uploaded
         ]
         created = BatchCreated(batch_id=self.batch_id, tenant=self.tenant, key_id=self.key_id,
-                               data=BatchCreatedData(documents=documents, warnings=warnings))
+                               data=BatchCreatedData(
+                                   documents=documents, warnings=warnings,
+                                   callback_url=self.callback.url if self.callback else None,
+                                   callback_documents=self.callback.documents if self.callback else False))
         self._readable_back(created)
         queued = [
             DocumentQueued(batch_id=self.batch_id, document_id=doc.document_id, tenant=self.tenant,

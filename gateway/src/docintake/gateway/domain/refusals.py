@@ -159,3 +159,7 @@ class InvalidSync(Refusal):
 class SyncListTooLarge(Refusal):
     def __init__(self, max_bytes: int):
         super().__init__(f"The sync list exceeds {max_bytes} bytes; split it by folder or sync in parts")
+
+
+class InvalidCallbackUrl(Refusal):
+    """A batch's callback_url the services may not call, or one its tenant has no secret to sign for."""

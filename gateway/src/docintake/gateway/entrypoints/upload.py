@@ -1,6 +1,7 @@
 """The upload route, and the page that uses it."""
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,10 @@ from docintake.gateway.entrypoints.refusal_answers import api_error
 from docintake.gateway.service_layer import idempotency
 from docintake.gateway.service_layer.accept_batch import accept_batch
 from docintake.gateway.service_layer.admission import admit
+from docintake.gateway.service_layer.callbacks import checked_callback
+from docintake.platform import webhook_targets
 from docintake.platform.security_headers import page_policy
+from docintake.platform.webhook_targets import AllowList
 
 INGEST = "/api/v1/documents/ingest"
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 503)}
@@ -71,6 +75,10 @@ async def ingest_batch(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     collection: Annotated[str | None, Query(description="The collection the documents belong to (default "
                                                         "'default'); or the form field 'collection'")] = None,
+    callback_url: Annotated[str | None, Query(max_length=2000, description="A URL to POST the batch's completion "
+                                                                           "to, signed (see Webhooks)")] = None,
+    callback_documents: Annotated[bool, Query(description="Whether callback_url is told of each document's "
+                                                          "outcome too")] = False,
 ) -> JSONResponse:
     started = time.perf_counter()
     async with idempotency.only_one_at_a_time(answers, api_key, idempotency_key):
@@ -78,10 +86,13 @@ async def ingest_batch(
         if replayed is not None:
             return JSONResponse(replayed.body, status_code=replayed.status, headers={"Idempotent-Replayed": "true"})
         try:
+            callback = await checked_callback(callback_url, callback_documents, keys.tenant(caller.tenant),
+                                              partial(webhook_targets.check,
+                                                      allowed=AllowList.parse(settings.webhook_allowed_hosts)))
             boundary = boundary_of(request.headers.get("content-type"))
             await admit(status_service, settings.allowance(keys.tenant(caller.tenant)), caller.tenant)
             parts = MultipartReader(request.stream(), boundary, settings.body_idle_timeout_seconds).parts()
-            accepted = await accept_batch(parts, store, publish, settings.batch_limits, collection, caller)
+            accepted = await accept_batch(parts, store, publish, settings.batch_limits, collection, caller, callback)
         except Refusal as refusal:
             error = api_error(refusal)
             metrics.BATCHES.labels(error.code).inc()

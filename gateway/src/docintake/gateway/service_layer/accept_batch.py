@@ -11,6 +11,7 @@ from docintake.contracts.events import DocumentRef
 from docintake.gateway.domain.batch import (
     AcceptedBatch,
     Batch,
+    Callback,
     MappingSource,
     announcement_key,
     content_type_of,
@@ -33,10 +34,10 @@ MAX_COLLECTION_FIELD_BYTES = 1024
 
 async def accept_batch(parts: AsyncIterator[Part], store: UploadStore, publish: Publish,
                        limits: BatchLimits, collection: str | None = None,
-                       caller: Principal = ANONYMOUS) -> AcceptedBatch:
+                       caller: Principal = ANONYMOUS, callback: Callback | None = None) -> AcceptedBatch:
     """`collection` is the one the query names, if any; a form field `collection` may name it too.
-    The batch is the caller's tenant's."""
-    batch = Batch(limits, tenant=caller.tenant, key_id=caller.key_id)
+    The batch is the caller's tenant's; `callback` (checked before) is told of its completion."""
+    batch = Batch(limits, tenant=caller.tenant, key_id=caller.key_id, callback=callback)
     announced = False
     try:
         batch.name_collection(collection)
