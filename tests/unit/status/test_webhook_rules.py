@@ -167,6 +167,15 @@ async def test_outcomes_before_their_batch_created_reach_the_batch_callback_once
         ("https://batch.example/cb", early[1].event_id), ("https://batch.example/cb", late.event_id)])
 
 
+async def test_a_deletions_completion_goes_to_the_tenants_webhooks_and_is_not_parked():
+    store, clock = InMemoryDeliveryStore(), Clock()
+    deletion = completion(uuid4())
+    deletion = deletion.model_copy(update={"data": deletion.data.model_copy(update={"kind": "deletion"})})
+    added = await take_event(deletion, deletion.to_json().decode(), store,
+                             hooks(Target("https://tenant.example/hook")), clock)
+    assert added == 1 and store.parked == {} and store.callbacks == {}
+
+
 async def test_failed_tries_keep_their_error_and_a_later_one_delivers():
     store, clock, receiver = InMemoryDeliveryStore(), Clock(), Receiver(["answered 500", "answered 500"])
     event = completion(uuid4())

@@ -12,7 +12,7 @@ from typing import Protocol
 from uuid import UUID
 
 from docintake.contracts.api import WebhookDelivery
-from docintake.contracts.events import BatchCreated, Event, parse_event
+from docintake.contracts.events import BatchCompleted, BatchCreated, Event, parse_event
 from docintake.platform.errors import ReceiverFailed
 from docintake.platform.logging import get_logger
 from docintake.platform.webhook_targets import TargetRefused
@@ -88,7 +88,10 @@ async def take_event(event: Event, body: str, store: DeliveryStore, hooks_of: Ho
         return await _register(event, store, clock)
     if not is_delivered(event):
         return 0
-    registered = await store.callback_or_park(Parked(event.event_id, event.batch_id, body))
+    if isinstance(event, BatchCompleted) and event.data.kind == "deletion":
+        registered = None  # a deletion has no BatchCreated, so no callback of its own to wait for
+    else:
+        registered = await store.callback_or_park(Parked(event.event_id, event.batch_id, body))
     # The batch's BatchCreated says whose it is; before it came, the event does.
     tenant = registered.tenant if registered is not None else event.tenant
     hooks = hooks_of(tenant)
