@@ -3,6 +3,7 @@ loopback (allow-listed here): one delivery per completed batch, its tries after 
 every one signed, and the tries visible in the batch's status."""
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from docintake.contracts.events import BatchCompleted
 from docintake.platform.messaging import publish_all
@@ -53,6 +54,10 @@ async def test_a_completed_batch_is_delivered_once_signed_and_retried_under_one_
 
     [webhook] = done.webhooks
     assert (webhook.url, webhook.state, webhook.attempts) == (f"{receiver.base_url}/acme", "delivered", 3)
+    counted = {sample.labels["state"]: sample.value
+             for family in text_string_to_metric_families((await http.get("/metrics")).text)
+             for sample in family.samples if sample.name == "docintake_status_webhook_tries_total"}
+    assert counted["pending"] >= 2 and counted["delivered"] >= 1
     assert str(webhook.delivery_id) == tries[0].header(DELIVERY_HEADER)
     assert webhook.delivered_at is not None and webhook.last_error is None
 

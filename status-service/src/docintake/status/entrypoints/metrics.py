@@ -32,3 +32,11 @@ COMPLETIONS_PUBLISHED = Counter(
 DOCUMENTS_TIMED_OUT = Counter(
     "docintake_status_documents_timed_out_total", "Documents failed by the stall sweeper"
 )
+WEBHOOK_TRIES = Counter(
+    "docintake_status_webhook_tries_total",
+    "Tries of webhook deliveries, by what became of the delivery: delivered, pending (to be tried again), given_up",
+    ["state"],
+)
+WEBHOOK_DELIVERIES_MADE = Counter(
+    "docintake_status_webhook_deliveries_total", "Webhook deliveries stored to be made (one per event and URL)"
+)

@@ -20,6 +20,7 @@ from docintake.platform.messaging import backoff_seconds
 from docintake.platform.topology import EVENTS_EXCHANGE, WEBHOOKS_QUEUE
 from docintake.status.adapters.event_broker import broker
 from docintake.status.domain.webhooks import Delivery, RetryPolicy
+from docintake.status.entrypoints.metrics import WEBHOOK_DELIVERIES_MADE, WEBHOOK_TRIES
 from docintake.status.entrypoints.projection_subscriber import (
     STORE_RETRY_CEILING_SECONDS,
     UnknownEventType,
@@ -81,6 +82,7 @@ async def record_deliveries(body: bytes, webhooks: Webhooks = Context(WEBHOOKS))
             log.warning("webhook store unavailable; will try again", error=repr(exc), tries=tries, retry_in=delay)
             await asyncio.sleep(delay)
     if added:
+        WEBHOOK_DELIVERIES_MADE.inc(added)
         log.info("webhook deliveries to make", batch_id=str(event.batch_id), event_type=event.event_type,
                  deliveries=added)
         webhooks.due.set()
@@ -95,8 +97,12 @@ async def run_deliveries(webhooks: Webhooks) -> None:
     def ended(task: asyncio.Task[Delivery]) -> None:
         trying.discard(task)
         webhooks.due.set()
-        if not task.cancelled() and task.exception() is not None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
             log.warning("webhook delivery try not kept; tried again after its lease", error=repr(task.exception()))
+        else:
+            WEBHOOK_TRIES.labels(state=task.result().state).inc()
 
     try:
         while True:
