@@ -13,10 +13,14 @@ from docintake.contracts.events import (
     DocumentFailedData,
     DocumentIngested,
     DocumentIngestedData,
+    DocumentProgressed,
+    DocumentProgressedData,
     DocumentQueued,
     DocumentQueuedData,
     DocumentRef,
     Event,
+    OcrRequested,
+    OcrRequestedData,
     SourceChange,
 )
 from tests.support.events import document_ref
@@ -69,6 +73,19 @@ class SyntheticBatch:
             batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at), tenant=self.tenant,
             data=DocumentFailedData(filename=ref.filename, error_code=error_code, message=message,
                                     attempt=attempt, attempts=attempt),
+        )
+
+    def ocr_requested(self, index: int, pages: int, attempt: int = 1, at: datetime | None = None) -> OcrRequested:
+        ref = self.refs[index]
+        return OcrRequested(batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at),
+                            tenant=self.tenant, data=OcrRequestedData(document=ref, attempt=attempt, ocr_pages=pages))
+
+    def progressed(self, index: int, done: int, total: int, attempt: int = 1,
+                   at: datetime | None = None) -> DocumentProgressed:
+        ref = self.refs[index]
+        return DocumentProgressed(
+            batch_id=self.batch_id, document_id=ref.document_id, occurred_at=self._at(at), tenant=self.tenant,
+            data=DocumentProgressedData(filename=ref.filename, attempt=attempt, pages_done=done, pages_total=total),
         )
 
     def cancelled(self, at: datetime | None = None) -> BatchCancelled:

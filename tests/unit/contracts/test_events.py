@@ -77,6 +77,8 @@ def test_routing_keys_follow_the_design():
         "batch.cancelled",
         "document.removed",
         "deletion.requested",
+        "document.ocr_requested",
+        "document.progressed",
     ]
 
 

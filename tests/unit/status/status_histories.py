@@ -23,8 +23,9 @@ from tests.unit.status.status_fakes import RecordingPublisher
 
 TIMEOUT_SECONDS = 60
 # What happens to each document: ingested (its source added), updated (its source replaced), unchanged,
-# failed, stalled (queued, no outcome), never queued, or a late outcome after the sweeper gave up on it.
-FATES = "iurfsnl"
+# failed, stalled (queued, no outcome), never queued, a late outcome after the sweeper gave up on it, OCR'd
+# (handed to OCR, its progress told, then ingested), or stalled in OCR (its progress told, no outcome).
+FATES = "iurfsnlop"
 CHANGES = {"i": "added", "r": "replaced", "u": "unchanged"}
 
 
@@ -57,6 +58,10 @@ async def live(fates: str, retry: bool, cancel: bool = False) -> Life:
     for index, fate in enumerate(fates):
         if fate != "n":
             outside.append(synthetic.queued(index))
+        if fate in "op":
+            outside += [synthetic.ocr_requested(index, pages=2), synthetic.progressed(index, 1, 3)]
+        if fate == "o":
+            outside += [synthetic.progressed(index, 3, 3), synthetic.ingested(index)]
         if fate in CHANGES:
             outside.append(synthetic.ingested(index, change=CHANGES[fate]))
         elif fate == "f":

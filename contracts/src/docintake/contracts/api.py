@@ -44,6 +44,9 @@ class DocumentEntry(BaseModel):
     collection: str | None = None
     source_path: str | None = None
     outcome: DocumentOutcome
+    # Its OCR, while (and after) OCR workers read it: pages OCR'd so far of the pages it has; None without OCR.
+    ocr_pages_done: int | None = None
+    ocr_pages_total: int | None = None
 
 
 class WebhookDelivery(BaseModel):

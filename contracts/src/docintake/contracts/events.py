@@ -130,6 +130,19 @@ class DocumentFailedData(Model):
     attempt: int = 1
 
 
+class OcrRequestedData(Model):
+    document: DocumentRef
+    attempt: int = 1
+    ocr_pages: int = Field(description="Pages (or images) the text pass found that need OCR")
+
+
+class DocumentProgressedData(Model):
+    filename: str
+    attempt: int = 1
+    pages_done: int = Field(description="Pages OCR'd so far")
+    pages_total: int = Field(description="Pages this document has to have OCR'd")
+
+
 class BatchCompletedData(Model):
     status: Literal["completed", "partial_failure", "failed", "cancelled"]
     total_documents: int
@@ -214,6 +227,31 @@ class DocumentFailed(Event):
     data: DocumentFailedData
 
 
+class OcrRequested(Event):
+    """A command: the text pass found pages that need OCR; an OCR worker reads the document (from the queue
+    docintake.ingestor.ocr) and publishes its outcome. The document is processing meanwhile."""
+
+    routing_key: ClassVar[str] = "document.ocr_requested"
+    event_type: Literal["docintake.document.ocr_requested"] = "docintake.document.ocr_requested"
+    document_id: UUID
+    data: OcrRequestedData
+
+    def as_queued(self) -> "DocumentQueued":
+        """The DocumentQueued it continues: the same document and attempt, so the same outcome ids."""
+        return DocumentQueued(event_id=self.event_id, occurred_at=self.occurred_at, batch_id=self.batch_id,
+                              document_id=self.document_id, tenant=self.tenant, key_id=self.key_id,
+                              data=DocumentQueuedData(document=self.data.document, attempt=self.data.attempt))
+
+
+class DocumentProgressed(Event):
+    """A long OCR job moving: pages OCR'd so far of the pages it has."""
+
+    routing_key: ClassVar[str] = "document.progressed"
+    event_type: Literal["docintake.document.progressed"] = "docintake.document.progressed"
+    document_id: UUID
+    data: DocumentProgressedData
+
+
 class BatchCompleted(Event):
     routing_key: ClassVar[str] = "batch.completed"
     event_type: Literal["docintake.batch.completed"] = "docintake.batch.completed"
@@ -263,11 +301,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     BatchCancelled,
     DocumentRemoved,
     DeletionRequested,
+    OcrRequested,
+    DocumentProgressed,
 )
 
 AnyEvent = Annotated[
     BatchCreated | DocumentQueued | DocumentIngested | DocumentFailed | BatchCompleted | BatchCancelled
-    | DocumentRemoved | DeletionRequested,
+    | DocumentRemoved | DeletionRequested | OcrRequested | DocumentProgressed,
     Field(discriminator="event_type"),
 ]
 _any_event: TypeAdapter[Event] = TypeAdapter(AnyEvent)

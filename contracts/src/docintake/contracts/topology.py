@@ -15,6 +15,10 @@ WEBHOOKS_QUEUE_NAME = "docintake.webhooks"
 DELIVERY_LIMIT = 10
 
 INGESTOR_ROUTING_KEYS = ("batch.cancelled", "deletion.requested")
+# Documents the text pass found to need OCR (OcrRequested): a queue of their own, taken by OCR workers with
+# their own prefetch and limits, so that a long scan never holds up the text files behind it.
+OCR_QUEUE_NAME = f"{INGESTOR_QUEUE_NAME}.ocr"
+OCR_ROUTING_KEY = "document.ocr_requested"
 
 # Queued documents reach the ingestor on lanes, a queue each, so that one tenant's backlog does not hold
 # up another's documents: each DocumentQueued carries the header LANE_HEADER, its tenant's lane, and the

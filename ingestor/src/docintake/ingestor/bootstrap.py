@@ -1,15 +1,19 @@
 """Build the ingestor: its settings, the adapters it uses, and the FastStream app that runs it."""
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
 
 from faststream import FastStream
 
 from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph
 from docintake.ingestor.adapters.parser_pool import ParserPool
+from docintake.ingestor.domain.document import ParsedDocument
 from docintake.ingestor.entrypoints import probes
-from docintake.ingestor.entrypoints.subscribers import broker
-from docintake.ingestor.service_layer.ports import Dependencies
+from docintake.ingestor.entrypoints.subscribers import announce, broker
+from docintake.ingestor.service_layer.ports import Dependencies, Progress
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.graphdb import open_driver
 from docintake.platform.logging import get_logger
@@ -32,9 +36,15 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        # The text pass never OCRs: a document that needs it goes to the OCR queue, read by OCR workers
+        # in processes of their own, within their own limits.
         pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes,
-                          ocr=settings.ocr)
-        await pool.start()
+                          ocr=dataclasses.replace(settings.ocr, deferred=True))
+        ocr_pool = ParserPool(settings.ocr_workers, settings.ocr_parse_timeout_seconds, settings.max_expanded_bytes,
+                              ocr=settings.ocr) if settings.runs_ocr else None
+        pools = [each for each in (pool if settings.runs_text else None, ocr_pool) if each is not None]
+        for each in pools:
+            await each.start()
         await graph.ensure_schema()
         await store.ensure_bucket()
         broker.context.set_global("settings", settings)
@@ -42,6 +52,8 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
             storage=store, graph=graph, parse=pool.parse, work_dir=settings.work_dir,
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             required_metadata=settings.required_fields, tracer=tracing.tracer("docintake.ingestor"),
+            ocr_parse=partial(_ocr_parse, ocr_pool, settings.ocr_progress_interval_seconds) if ocr_pool else None,
+            announce=announce,
         ))
         await broker.connect()
         await declare_topology(broker)
@@ -55,6 +67,8 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
             probes_server.shutdown()
             probes_server.server_close()
         pool.close()
+        if ocr_pool is not None:
+            ocr_pool.close()
         await driver.close()
         tracing.flush()
 
@@ -62,6 +76,12 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
 
     @app.after_startup
     async def ready() -> None:
-        log.info("ready", workers=settings.workers, prefetch=settings.effective_prefetch)
+        log.info("ready", role=settings.ingestor_role, workers=settings.workers, prefetch=settings.effective_prefetch,
+                 ocr_workers=settings.ocr_workers, ocr_prefetch=settings.effective_ocr_prefetch)
 
     return app
+
+
+async def _ocr_parse(pool: ParserPool, interval: float, path: Path, filename: str,
+                     progress: Progress) -> ParsedDocument:
+    return await pool.parse(path, filename, progress, interval)

@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 
@@ -10,6 +11,9 @@ MiB = 1024 * 1024
 
 
 class IngestorSettings(Settings):
+    # What this ingestor takes: "text" the lanes' queued documents (a text pass, handing those that need OCR to
+    # the queue docintake.ingestor.ocr), "ocr" that queue only, "all" both, each with its own parser processes.
+    ingestor_role: Literal["all", "text", "ocr"] = "all"
     workers: int = os.cpu_count() or 2
     prefetch: int = 0  # 0: twice the workers plus two, so the pool never waits on the broker
     chunk_size: int = 1000
@@ -26,6 +30,12 @@ class IngestorSettings(Settings):
     # Pages OCR'd per document (the files of an archive together); more fail it with OCR_PAGE_LIMIT. The parse
     # timeout bounds the whole document too: at about 1.5 s a page, 120 s hold some 70 pages.
     ocr_max_pages: int = 50
+    # Parser processes that OCR (a document each at a time), and the OCR messages taken ahead (0: as many as
+    # workers, so that a long scan waits on another machine's idle worker rather than behind this one's).
+    ocr_workers: int = 1
+    ocr_prefetch: int = 0
+    # How often a running OCR job publishes its progress (DocumentProgressed), when it moved.
+    ocr_progress_interval_seconds: float = 2.0
     retry_backoff_max_seconds: float = 30.0
     # /healthz, /readyz and Prometheus /metrics; port 0: none. Each ingestor on a machine needs its
     # own port: one whose port is taken runs on without them.
@@ -42,6 +52,23 @@ class IngestorSettings(Settings):
     @property
     def ocr(self) -> OcrOptions:
         return OcrOptions(self.ocr_languages, self.ocr_page_timeout_seconds, self.ocr_max_pages)
+
+    @property
+    def ocr_parse_timeout_seconds(self) -> float:
+        """What the OCR pass of one document may take: the parse timeout plus every page's own budget."""
+        return self.parse_timeout_seconds + self.ocr_max_pages * self.ocr_page_timeout_seconds
+
+    @property
+    def runs_text(self) -> bool:
+        return self.ingestor_role in ("all", "text")
+
+    @property
+    def runs_ocr(self) -> bool:
+        return self.ingestor_role in ("all", "ocr")
+
+    @property
+    def effective_ocr_prefetch(self) -> int:
+        return self.ocr_prefetch or self.ocr_workers
 
     @property
     def required_fields(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from docintake.platform.topology import (
     INGESTOR_LANES_EXCHANGE,
     INGESTOR_QUEUE,
     LANE_QUEUES,
+    OCR_QUEUE,
     WORK_QUEUES,
     routing_headers,
 )
@@ -79,8 +80,8 @@ async def messages_waiting(broker: RabbitBroker, queue: RabbitQueue) -> int:
 
 
 async def ingestion_backlog(broker: RabbitBroker) -> int:
-    """How many messages wait for an ingestor, on every lane and in its own queue."""
-    return sum([await messages_waiting(broker, queue) for queue in (INGESTOR_QUEUE, *LANE_QUEUES)])
+    """How many messages wait for an ingestor, on every lane, in its own queue and in the OCR queue."""
+    return sum([await messages_waiting(broker, queue) for queue in (INGESTOR_QUEUE, *LANE_QUEUES, OCR_QUEUE)])
 
 
 async def publish(broker: RabbitBroker, event: Event) -> None:

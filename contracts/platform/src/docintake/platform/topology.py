@@ -16,6 +16,8 @@ from docintake.contracts.topology import (
     INGESTOR_ROUTING_KEYS,
     LANE_HEADER,
     LANE_ROUTING_KEY,
+    OCR_QUEUE_NAME,
+    OCR_ROUTING_KEY,
     STATUS_QUEUE_NAME,
     STATUS_ROUTING_KEYS,
     WEBHOOKS_QUEUE_NAME,
@@ -61,6 +63,7 @@ def routing_headers(event: Event) -> dict[str, Any]:
     """The headers an event is published with: a queued document's lane."""
     return {LANE_HEADER: str(lane_of(event.tenant))} if isinstance(event, DocumentQueued) else {}
 WEBHOOKS_QUEUE = work_queue(WEBHOOKS_QUEUE_NAME, WEBHOOKS_ROUTING_KEYS[0])
+OCR_QUEUE = work_queue(OCR_QUEUE_NAME, OCR_ROUTING_KEY)
 # Each work queue with every routing key it is bound by.
 WORK_QUEUES = ((INGESTOR_QUEUE, INGESTOR_ROUTING_KEYS), (STATUS_QUEUE, STATUS_ROUTING_KEYS),
-               (WEBHOOKS_QUEUE, WEBHOOKS_ROUTING_KEYS))
+               (WEBHOOKS_QUEUE, WEBHOOKS_ROUTING_KEYS), (OCR_QUEUE, (OCR_ROUTING_KEY,)))

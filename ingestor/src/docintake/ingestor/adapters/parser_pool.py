@@ -8,9 +8,10 @@ started by the worker and killed with it), within the same limits.
 """
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from pebble import ProcessExpired, ProcessPool
 
 from docintake.ingestor.adapters.parsers.formats import parse_file
-from docintake.ingestor.adapters.parsers.ocr import OcrOptions, debian_package, missing_languages
+from docintake.ingestor.adapters.parsers.ocr import OcrOptions, debian_package, missing_languages, read_progress
 from docintake.ingestor.domain.document import ParsedDocument
 from docintake.ingestor.domain.failures import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
 from docintake.platform.logging import get_logger
@@ -26,6 +27,8 @@ from docintake.platform.logging import get_logger
 log = get_logger(__name__)
 
 ParseFunction = Callable[[Path, str, int, OcrOptions], ParsedDocument]
+# Told the pages OCR'd so far and the pages to OCR, while an OCR pass runs.
+Progress = Callable[[int, int], Awaitable[None]]
 
 
 def how_it_ended(exitcode: int | None) -> str:
@@ -81,13 +84,22 @@ class ParserPool:
             log.warning("OCR languages not installed: scans and images will fail with OCR_FAILED", missing=missing,
                         install="apt-get install " + " ".join(map(debian_package, missing)))
 
-    async def parse(self, path: Path, filename_hint: str) -> ParsedDocument:
+    async def parse(self, path: Path, filename_hint: str, progress: Progress | None = None,
+                    progress_interval_seconds: float = 2.0) -> ParsedDocument:
+        """`progress`: told, at most every `progress_interval_seconds`, how far OCR of the document got."""
+        ocr = self.ocr
+        progress_path = Path(f"{path}.ocr-progress")
+        if progress is not None:
+            ocr = dataclasses.replace(ocr, progress_path=str(progress_path))
         future = self._working_pool().schedule(
-            self.parse_function, args=(path, filename_hint, self.max_expanded_bytes, self.ocr),
+            self.parse_function, args=(path, filename_hint, self.max_expanded_bytes, ocr),
             timeout=self.timeout_seconds,
         )
         try:
-            return await asyncio.wrap_future(future)
+            parsed = asyncio.wrap_future(future)
+            if progress is None:
+                return await parsed
+            return await _reporting(parsed, progress_path, progress, progress_interval_seconds)
         except FutureTimeout:
             raise IngestError(
                 PARSE_TIMEOUT,
@@ -111,6 +123,22 @@ class ParserPool:
     def close(self) -> None:
         self._closed = True
         _stop(self._pool)
+
+
+async def _reporting(parsed: "asyncio.Future[ParsedDocument]", progress_path: Path, progress: Progress,
+                     interval: float) -> ParsedDocument:
+    """The parse, its progress file read every `interval` and each change told to `progress`."""
+    told: tuple[int, int] | None = None
+    while True:
+        finished, _ = await asyncio.wait({parsed}, timeout=interval)
+        if finished:
+            parsed.result()  # a failure raises here, its last pages not told
+        now = await asyncio.to_thread(read_progress, progress_path)
+        if now is not None and now != told:
+            told = now
+            await progress(*now)
+        if finished:  # the last pages told too, before the outcome
+            return parsed.result()
 
 
 def _stop(pool: ProcessPool) -> None:

@@ -13,6 +13,7 @@ IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
 OCR_TIMEOUT = "OCR_TIMEOUT"
 OCR_PAGE_LIMIT = "OCR_PAGE_LIMIT"
 OCR_FAILED = "OCR_FAILED"
+NEEDS_OCR = "NEEDS_OCR"  # internal: the text pass hands the document to the OCR workers
 # Its metadata, its upload, its place in the graph
 METADATA_INVALID = "METADATA_INVALID"
 OBJECT_MISSING = "OBJECT_MISSING"
@@ -36,6 +37,18 @@ class IngestError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NeedsOcr(IngestError):
+    """Not a failure: the text pass found `pages` pages (at least: it stops at the first file that has some)
+    that need OCR, which the OCR workers do. Never published as an error code."""
+
+    def __init__(self, pages: int) -> None:
+        super().__init__(NEEDS_OCR, f"{pages} pages need OCR")
+        self.pages = pages
+
+    def __reduce__(self) -> tuple[type["NeedsOcr"], tuple[int]]:  # across the process pool
+        return NeedsOcr, (self.pages,)
 
 
 class TransientFailure(Exception):

@@ -7,10 +7,14 @@ from docintake.contracts.events import (
     DocumentFailedData,
     DocumentIngested,
     DocumentIngestedData,
+    DocumentProgressed,
+    DocumentProgressedData,
     DocumentQueued,
     DocumentRemoved,
     DocumentRemovedData,
     Event,
+    OcrRequested,
+    OcrRequestedData,
     Timings,
 )
 from docintake.ingestor.domain.versions import Figures, SourceWrite
@@ -69,3 +73,27 @@ def ingested(event: DocumentQueued, figures: Figures, write: SourceWrite, timing
         ),
     )
     return [replaced, outcome]
+
+
+def ocr_requested(event: DocumentQueued, pages: int) -> OcrRequested:
+    """The document handed to the OCR workers; one per attempt, the same on every delivery."""
+    return OcrRequested(
+        event_id=uuid5(event.document_id, f"ocr_requested.{event.data.attempt}"),
+        batch_id=event.batch_id,
+        tenant=event.tenant,
+        key_id=event.key_id,
+        document_id=event.document_id,
+        data=OcrRequestedData(document=event.data.document, attempt=event.data.attempt, ocr_pages=pages),
+    )
+
+
+def progressed(event: DocumentQueued, pages_done: int, pages_total: int) -> DocumentProgressed:
+    """How far OCR of the document got; the same id for the same point of the same attempt."""
+    return DocumentProgressed(
+        event_id=uuid5(event.document_id, f"progressed.{event.data.attempt}.{pages_done}.{pages_total}"),
+        batch_id=event.batch_id,
+        tenant=event.tenant,
+        document_id=event.document_id,
+        data=DocumentProgressedData(filename=event.data.document.filename, attempt=event.data.attempt,
+                                    pages_done=pages_done, pages_total=pages_total),
+    )

@@ -18,7 +18,7 @@ from uuid import uuid4
 import structlog
 from faststream import AckPolicy, Context
 from faststream.exceptions import RejectMessage
-from faststream.rabbit import RabbitMessage, RabbitQueue
+from faststream.rabbit import Channel, RabbitMessage, RabbitQueue
 from faststream.rabbit.message import RabbitMessage as ReceivedMessage
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import REGISTRY
@@ -28,9 +28,11 @@ from docintake.contracts.events import (
     DeletionRequested,
     DocumentFailed,
     DocumentIngested,
+    DocumentProgressed,
     DocumentQueued,
     DocumentRemoved,
     Event,
+    OcrRequested,
 )
 from docintake.contracts.topology import DELIVERY_LIMIT, INGESTOR_QUEUE_NAME
 from docintake.ingestor.domain.failures import BROKER_UNAVAILABLE, TransientFailure
@@ -43,7 +45,7 @@ from docintake.ingestor.service_layer.ports import Dependencies
 from docintake.ingestor.settings import IngestorSettings
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import EventPublishers, backoff_seconds, deliveries_so_far, make_broker
-from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_LANES_EXCHANGE, INGESTOR_QUEUE, LANE_QUEUES
+from docintake.platform.topology import EVENTS_EXCHANGE, INGESTOR_LANES_EXCHANGE, INGESTOR_QUEUE, LANE_QUEUES, OCR_QUEUE
 
 log = get_logger(__name__)
 
@@ -56,7 +58,8 @@ broker = make_broker(_environment.rabbitmq_url, prefetch=_environment.effective_
 broker.add_middleware(RabbitPrometheusMiddleware(registry=REGISTRY, app_name="docintake-ingestor"))
 
 
-outcomes = EventPublishers(broker, "ingestor", (DocumentIngested, DocumentFailed, DocumentRemoved))
+outcomes = EventPublishers(broker, "ingestor", (DocumentIngested, DocumentFailed, DocumentRemoved, OcrRequested,
+                                                DocumentProgressed))
 document_ingested, document_failed = outcomes[DocumentIngested], outcomes[DocumentFailed]
 document_removed = outcomes[DocumentRemoved]
 announce = outcomes.publish
@@ -83,7 +86,10 @@ work_queue = broker.subscriber(
 
 def on_every_lane(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """The handler subscribed to every lane's queue: the broker hands each consumer its own prefetch of
-    messages, so a lane with a backlog never keeps another lane's documents waiting behind it."""
+    messages, so a lane with a backlog never keeps another lane's documents waiting behind it. Not on an
+    ingestor of the role "ocr" (DOCINTAKE_INGESTOR_ROLE)."""
+    if not _environment.runs_text:
+        return handler
     for lane in LANE_QUEUES:
         handler = broker.subscriber(
             lane, INGESTOR_LANES_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
@@ -102,6 +108,31 @@ async def on_document_queued(event: DocumentQueued, message: RabbitMessage, depe
             await handle_document(event, dependencies)
         except TransientFailure as exc:
             await retry_later_or_give_up(event, exc, delivery, settings.retry_backoff_max_seconds)
+
+
+def on_ocr_queue(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """The handler subscribed to the OCR queue on a channel of its own, whose prefetch is the OCR workers'
+    (DOCINTAKE_OCR_PREFETCH); not on an ingestor of the role "text"."""
+    if not _environment.runs_ocr:
+        return handler
+    return broker.subscriber(
+        OCR_QUEUE, EVENTS_EXCHANGE, ack_policy=AckPolicy.REJECT_ON_ERROR,
+        channel=Channel(prefetch_count=_environment.effective_ocr_prefetch),
+        title=OCR_QUEUE.name, description="Documents the text pass found to need OCR, for the OCR workers",
+    )(handler)
+
+
+@on_ocr_queue
+async def on_ocr_requested(event: OcrRequested, message: RabbitMessage, dependencies: Deps,
+                           settings: Settings) -> None:
+    queued = event.as_queued()
+    with structlog.contextvars.bound_contextvars(batch_id=str(event.batch_id), document_id=str(event.document_id),
+                                              tenant=event.tenant):
+        delivery = deliveries_so_far(message) + 1
+        try:
+            await handle_document(queued, dependencies, ocr=True)
+        except TransientFailure as exc:
+            await retry_later_or_give_up(queued, exc, delivery, settings.retry_backoff_max_seconds)
 
 
 @work_queue(filter=carrying(BatchCancelled))
@@ -157,9 +188,10 @@ async def on_cancellation(event: BatchCancelled, dependencies: Deps) -> None:
     await cancel_batch(event, dependencies.graph)
 
 
-async def handle_document(event: DocumentQueued, dependencies: Dependencies) -> None:
-    """Ingest the document and publish its outcome; raises TransientFailure for a later retry."""
-    events = await ingest_document(event, dependencies)
+async def handle_document(event: DocumentQueued, dependencies: Dependencies, *, ocr: bool = False) -> None:
+    """Ingest the document and publish its outcome (or, from the text pass, its OcrRequested); raises
+    TransientFailure for a later retry."""
+    events = await ingest_document(event, dependencies, ocr=ocr)
     if not events:
         metrics.DOCUMENTS.labels("skipped").inc()
         return
@@ -170,7 +202,9 @@ async def handle_document(event: DocumentQueued, dependencies: Dependencies) -> 
         # redone later: the same event ids, the same graph
         raise TransientFailure(BROKER_UNAVAILABLE, f"Message broker did not confirm the outcome: {exc!r}") from exc
     outcome = events[-1]
-    if isinstance(outcome, DocumentFailed):
+    if isinstance(outcome, OcrRequested):
+        metrics.DOCUMENTS.labels("ocr_requested").inc()
+    elif isinstance(outcome, DocumentFailed):
         metrics.DOCUMENTS.labels("failed").inc()
         log.info("document failed", error_code=outcome.data.error_code, error=outcome.data.message)
     elif isinstance(outcome, DocumentIngested):  # written (a new source or version), or unchanged

@@ -3,6 +3,7 @@ else fetch, parse, chunk, write; and say how it went."""
 
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from docintake.contracts.events import DocumentQueued, Event, Timings
@@ -14,10 +15,11 @@ from docintake.ingestor.domain.failures import (
     OBJECT_MISSING,
     STORAGE_UNAVAILABLE,
     IngestError,
+    NeedsOcr,
     TransientFailure,
 )
 from docintake.ingestor.domain.metadata import validated_metadata
-from docintake.ingestor.domain.outcomes import failed, ingested
+from docintake.ingestor.domain.outcomes import failed, ingested, ocr_requested, progressed
 from docintake.ingestor.domain.versions import Figures, settled_without_parsing
 from docintake.ingestor.service_layer.ports import Dependencies, Graph
 from docintake.platform.errors import GraphRefused, GraphUnavailable, ObjectMissing, StorageUnavailable
@@ -40,16 +42,18 @@ class Stopwatch:
         return (time.perf_counter() - self.started) * 1000
 
 
-async def ingest_document(event: DocumentQueued, deps: Dependencies) -> list[Event]:
+async def ingest_document(event: DocumentQueued, deps: Dependencies, *, ocr: bool = False) -> list[Event]:
     """The events that say how it went, to publish in order: DocumentIngested (after the DocumentRemoved
-    of the version it replaced, if any) or DocumentFailed; none when its batch was cancelled.
+    of the version it replaced, if any) or DocumentFailed; none when its batch was cancelled. The text pass
+    (`ocr` false) hands a document with pages that need OCR on as OcrRequested; the OCR pass (`ocr`, on an
+    OCR worker: deps.ocr_parse) reads those, publishing DocumentProgressed as its pages are done.
 
     Raises TransientFailure when a server could not be reached, so the caller can retry; anything
     else that goes wrong fails the document at once, so its batch does not wait for it.
     """
     annotate(event.batch_id, event.document_id)  # on the consume span this runs in
     try:
-        return await _ingest(event, deps)
+        return await _ingest(event, deps, ocr)
     except TransientFailure:
         raise
     except GraphUnavailable as exc:
@@ -64,7 +68,7 @@ async def ingest_document(event: DocumentQueued, deps: Dependencies) -> list[Eve
         )]
 
 
-async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
+async def _ingest(event: DocumentQueued, deps: Dependencies, ocr: bool) -> list[Event]:
     ref = event.data.document
     if await _cancelled(event, deps.graph):
         return []
@@ -90,8 +94,18 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
         except StorageUnavailable as exc:
             raise TransientFailure(STORAGE_UNAVAILABLE, str(exc)) from exc  # says it is object storage, and why
         fetch_ms = clock.lap()
-        with deps.tracer.start_as_current_span("parse", attributes={**ids, "docintake.content_type": ref.content_type}):
-            parsed = await deps.parse(path, ref.filename)
+        with deps.tracer.start_as_current_span("ocr" if ocr else "parse",
+                                               attributes={**ids, "docintake.content_type": ref.content_type}):
+            if ocr:
+                if deps.ocr_parse is None:
+                    raise RuntimeError("an OCR job reached an ingestor without OCR workers")
+                parsed = await deps.ocr_parse(path, ref.filename, _progress_of(event, deps))
+            else:
+                try:
+                    parsed = await deps.parse(path, ref.filename)
+                except NeedsOcr as needs:
+                    log.info("document needs OCR; handed to the OCR workers", ocr_pages=needs.pages)
+                    return [ocr_requested(event, needs.pages)]
     parse_ms = clock.lap()
 
     chunks = chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
@@ -113,6 +127,18 @@ async def _ingest(event: DocumentQueued, deps: Dependencies) -> list[Event]:
         parsed.detected_type, parsed.pages, len(chunks), parsed.characters, parsed.extraction, parsed.ocr_pages
     )
     return ingested(event, figures, written, timings)
+
+
+def _progress_of(event: DocumentQueued, deps: Dependencies) -> Callable[[int, int], Awaitable[None]]:
+    async def report(pages_done: int, pages_total: int) -> None:
+        if deps.announce is None:
+            return
+        try:
+            await deps.announce(progressed(event, pages_done, pages_total))
+        except Exception as exc:  # noqa: BLE001 - progress is news, not state: the outcome still comes
+            log.warning("OCR progress not published", error=repr(exc))
+
+    return report
 
 
 async def _cancelled(event: DocumentQueued, graph: Graph) -> bool:

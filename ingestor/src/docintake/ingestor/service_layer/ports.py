@@ -11,7 +11,7 @@ from typing import Protocol
 
 from opentelemetry.trace import NoOpTracer, Tracer
 
-from docintake.contracts.events import DocumentRef
+from docintake.contracts.events import DocumentRef, Event
 from docintake.contracts.metadata import DocumentMetadata
 from docintake.ingestor.domain.document import Chunk, ParsedDocument
 from docintake.ingestor.domain.removals import SourceRemoval
@@ -56,8 +56,15 @@ class Graph(Protocol):
     async def mark_cancelled(self, batch_id: str) -> None: ...
 
 
-# Reads the file at the path (the second argument is the uploaded filename); raises IngestError.
+# Reads the file at the path (the second argument is the uploaded filename); raises IngestError, NeedsOcr
+# for a file with pages that need OCR (the text pass never OCRs).
 Parse = Callable[[Path, str], Awaitable[ParsedDocument]]
+# Told the pages OCR'd so far and the pages to OCR.
+Progress = Callable[[int, int], Awaitable[None]]
+# Reads the file as Parse does, OCR'ing what needs it, telling Progress how far it got.
+OcrParse = Callable[[Path, str, Progress], Awaitable[ParsedDocument]]
+# Publishes an event, confirmed.
+Announce = Callable[[Event], Awaitable[None]]
 
 
 @dataclass
@@ -71,3 +78,6 @@ class Dependencies:
     required_metadata: tuple[str, ...] = ()
     # Opens the fetch, parse and write spans (docintake.platform.tracing); the API's no-op one when tracing is off.
     tracer: Tracer = field(default_factory=NoOpTracer)
+    # The OCR pass, on an ingestor with OCR workers; and where its progress is published.
+    ocr_parse: OcrParse | None = None
+    announce: Announce | None = None

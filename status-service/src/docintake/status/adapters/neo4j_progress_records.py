@@ -75,6 +75,8 @@ def item_properties(batch_id: UUID, item: DocumentProgress) -> Properties:
         "updated": item.updated,
         "finished_at": stored_time(item.finished_at),
         "progressed_at": stored_time(item.progressed_at),
+        "ocr_pages_done": item.ocr_pages_done,
+        "ocr_pages_total": item.ocr_pages_total,
     }
 
 
@@ -91,6 +93,8 @@ def item_from_properties(props: Properties) -> DocumentProgress:
         updated=props.get("updated", False),
         finished_at=_native(props.get("finished_at")),
         progressed_at=_native(props.get("progressed_at")),
+        ocr_pages_done=props.get("ocr_pages_done", 0),
+        ocr_pages_total=props.get("ocr_pages_total"),
     )
 
 

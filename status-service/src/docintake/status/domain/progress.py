@@ -19,10 +19,12 @@ from docintake.contracts.events import (
     DeletionRequested,
     DocumentFailed,
     DocumentIngested,
+    DocumentProgressed,
     DocumentQueued,
     DocumentRef,
     DocumentRemoved,
     Event,
+    OcrRequested,
     SourceToRemove,
 )
 from docintake.status.domain.refusals import BatchAlreadyFinished, BatchIsCancelled, NothingToRetry
@@ -35,6 +37,7 @@ RECENT_FINISHES = 20  # how many recent finishes the completion estimate is base
 
 PROGRESS_EVENTS: tuple[type[Event], ...] = (
     BatchCreated, DocumentQueued, DocumentIngested, DocumentFailed, BatchCancelled, DeletionRequested, DocumentRemoved,
+    OcrRequested, DocumentProgressed,
 )
 
 
@@ -139,6 +142,10 @@ class DocumentProgress:
     finished_at: datetime | None = None
     # When anything was last heard of the document: the latest occurred_at of its events.
     progressed_at: datetime | None = None
+    # Its OCR, within the current attempt: pages done and pages to do, the most any of its events said (they
+    # only grow, so any order of OcrRequested and DocumentProgressed gives the same); None: no OCR asked.
+    ocr_pages_done: int = 0
+    ocr_pages_total: int | None = None
 
     @property
     def filename(self) -> str:
@@ -166,7 +173,13 @@ class DocumentProgress:
             self.attempt, self.state, self.queued = attempt, DocumentState.QUEUED, False
             self.error = self.error_code = self.finished_at = None
             self.updated = False
+            self.ocr_pages_done, self.ocr_pages_total = 0, None
         return True
+
+    def ocr_progressed(self, pages_done: int, pages_total: int) -> None:
+        """Its OCR got at least this far (progress never moves back); the document is being processed."""
+        self.ocr_pages_done = max(self.ocr_pages_done, pages_done)
+        self.ocr_pages_total = max(self.ocr_pages_total or 0, pages_total, self.ocr_pages_done)
 
     def advance(self, state: DocumentState, at: datetime, *, error: str | None = None,
                 error_code: str | None = None, updated: bool = False) -> bool:
@@ -334,6 +347,20 @@ class Batch:
                 if document.follow_attempt(event.data.attempt):
                     document.advance(DocumentState.FAILED, at, error=event.data.message,
                                      error_code=event.data.error_code)
+            case OcrRequested():
+                document = self._document(event.document_id)
+                document.ref = document.ref or event.data.document
+                if document.follow_attempt(event.data.attempt):
+                    document.queued = True  # the ingestor had it: it handed it to OCR
+                    document.ocr_progressed(0, event.data.ocr_pages)
+                    document.advance(DocumentState.PROCESSING, at)
+            case DocumentProgressed():
+                document = self._document(event.document_id)
+                document.reported_filename = document.reported_filename or event.data.filename
+                if document.follow_attempt(event.data.attempt):
+                    document.queued = True
+                    document.ocr_progressed(event.data.pages_done, event.data.pages_total)
+                    document.advance(DocumentState.PROCESSING, at)
             case DeletionRequested():
                 self._take_deletion(event)
             case DocumentRemoved() if event.data.reason == "deleted":

@@ -8,8 +8,11 @@ from docintake.status.domain.progress import Batch, DocumentProgress
 
 def document_entry(document: DocumentProgress) -> DocumentEntry:
     ref = document.ref
+    ocr = document.ocr_pages_total is not None
     return DocumentEntry(document_id=document.document_id, filename=document.filename, outcome=document.outcome,
-                         collection=ref.collection if ref else None, source_path=ref.source_path if ref else None)
+                         collection=ref.collection if ref else None, source_path=ref.source_path if ref else None,
+                         ocr_pages_done=document.ocr_pages_done if ocr else None,
+                         ocr_pages_total=document.ocr_pages_total if ocr else None)
 
 
 def batch_status(batch: Batch, now: datetime, *, itemised: bool = True) -> BatchStatus:

@@ -13,6 +13,7 @@ from docintake.ingestor.domain.failures import (
     ARCHIVE_TOO_LARGE,
     CORRUPT_FILE,
     ENCRYPTED,
+    NEEDS_OCR,
     NO_TEXT,
     OCR_PAGE_LIMIT,
     IngestError,
@@ -23,7 +24,7 @@ MAX_MEMBERS = 1000  # files read out of one upload, at every level together
 _COPY_BLOCK = 1024 * 1024
 _UNREAD_NAMED = 5
 # a member failing with one of these fails the whole upload: they are bounds of the upload, not of the member
-_UPLOAD_BOUNDS = frozenset((ARCHIVE_TOO_LARGE, OCR_PAGE_LIMIT))
+_UPLOAD_BOUNDS = frozenset((ARCHIVE_TOO_LARGE, OCR_PAGE_LIMIT, NEEDS_OCR))  # NEEDS_OCR: the whole upload goes to OCR
 
 # detects the type of one file and extracts its sections and page count, reading its own members through `Members`
 ReadDocument = Callable[[Path, str, "Members"], tuple[list[Section], int | None]]

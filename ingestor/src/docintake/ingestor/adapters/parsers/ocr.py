@@ -16,10 +16,11 @@ import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
-from docintake.ingestor.domain.failures import OCR_FAILED, OCR_PAGE_LIMIT, OCR_TIMEOUT, IngestError
+from docintake.ingestor.domain.failures import OCR_FAILED, OCR_PAGE_LIMIT, OCR_TIMEOUT, IngestError, NeedsOcr
 
 TESSERACT = "tesseract"
 RENDER_DPI = 300  # what tesseract reads best; a rendered PDF page is this sharp
@@ -38,6 +39,11 @@ class OcrOptions:
     languages: str = "eng"
     page_timeout_seconds: float = 60.0
     max_pages: int = 50
+    # The text pass: a document with pages to OCR (within the cap) raises NeedsOcr before any page is OCR'd,
+    # for the OCR workers to read.
+    deferred: bool = False
+    # Where the OCR pass writes "pages done, pages total" after each page (atomically), for its progress.
+    progress_path: str | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -70,6 +76,7 @@ class Ocr:
         self.options = options
         self.languages = "+".join(options.codes)
         self.pages = 0
+        self.done = 0
 
     def reserve(self, pages: int) -> None:
         """Count `pages` about to be OCR'd against the cap before any is, so an upload over it fails at once."""
@@ -80,6 +87,16 @@ class Ocr:
                 f"The document needs OCR on {self.pages} pages, more than the {self.options.max_pages} "
                 "one document may have OCR'd (DOCINTAKE_OCR_MAX_PAGES); split it or raise the limit",
             )
+        if pages and self.options.deferred:
+            raise NeedsOcr(self.pages)
+        self._report()
+
+    def _report(self) -> None:
+        if self.options.progress_path is None:
+            return
+        written = Path(self.options.progress_path + ".tmp")
+        written.write_text(f"{self.done} {self.pages}")
+        written.replace(self.options.progress_path)
 
     def read(self, image: Image.Image, dpi: float | None, page: int) -> str:
         """The text tesseract reads in the image of page `page`, else IngestError."""
@@ -116,7 +133,18 @@ class Ocr:
         if done.returncode != 0:
             last = errors.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
             raise IngestError(OCR_FAILED, f"OCR of page {page} failed: tesseract said {last[0]!r}")
+        self.done += 1
+        self._report()
         return done.stdout.decode("utf-8", errors="replace").replace("\f", "\n")
+
+
+def read_progress(path: Path) -> tuple[int, int] | None:
+    """The pages done and pages total an OCR pass last wrote at `path`; None before it wrote any."""
+    try:
+        done, total = path.read_text().split()
+        return int(done), int(total)
+    except (OSError, ValueError):
+        return None
 
 
 def _png(image: Image.Image) -> tuple[bytes, float]:
