@@ -20,7 +20,13 @@ import pytest
 import yaml
 
 from deploy.native.servers import install_helm
-from docintake.contracts.topology import INGESTOR_LANES, INGESTOR_QUEUE_NAME, STATUS_QUEUE_NAME, lane_queue_name
+from docintake.contracts.topology import (
+    INGESTOR_LANES,
+    INGESTOR_QUEUE_NAME,
+    OCR_QUEUE_NAME,
+    STATUS_QUEUE_NAME,
+    lane_queue_name,
+)
 from tests.conftest import ROOT
 
 CHART = ROOT / "deploy" / "helm" / "docintake"
@@ -34,13 +40,16 @@ CASES: dict[str, Path | None] = {
     "servicemonitor": HERE / "values" / "servicemonitor.yaml",
     "tenants": HERE / "values" / "tenants.yaml",
 }
-COMPONENTS = ("gateway", "ingestor", "status")
-# The queues each consumer scales on: the ingestor's own and its lanes', the status service's.
+COMPONENTS = ("gateway", "ingestor", "ocr", "status")
+# The services of the ingestor's image: the ingestor (text) and the OCR workers.
+INGESTORS = ("ingestor", "ocr")
+# The queues each consumer scales on: the ingestor's own and its lanes', the OCR workers', the status service's.
 QUEUES = {"ingestor": [INGESTOR_QUEUE_NAME, *(lane_queue_name(lane) for lane in range(INGESTOR_LANES))],
-          "status": [STATUS_QUEUE_NAME]}
+          "ocr": [OCR_QUEUE_NAME], "status": [STATUS_QUEUE_NAME]}
 SETTINGS = {
     "gateway": ("docintake.gateway.settings", "GatewaySettings"),
     "ingestor": ("docintake.ingestor.settings", "IngestorSettings"),
+    "ocr": ("docintake.ingestor.settings", "IngestorSettings"),
     "status": ("docintake.status.settings", "StatusSettings"),
 }
 SECRET_SETTINGS = {
@@ -196,7 +205,7 @@ def test_consumers_scale_on_their_queue_depth_with_bounds_activation_cooldown_an
     manifests = render(helm, case)
     scaled_objects = of_kind(manifests, "ScaledObject")
     deployments = of_kind(manifests, "Deployment")
-    assert set(scaled_objects) == {name_of("ingestor"), name_of("status")}
+    assert set(scaled_objects) == {name_of("ingestor"), name_of("ocr"), name_of("status")}
     for component, queues in QUEUES.items():
         spec = scaled_objects[name_of(component)]["spec"]
         assert 0 <= spec["minReplicaCount"] < spec["maxReplicaCount"]
@@ -260,7 +269,7 @@ def test_every_container_has_probes_resources_and_time_to_shut_down(helm, case):
             pre_stop_seconds = int(pre_stop[-1]) if pre_stop else 0
             # The web services first drain HTTP (uvicorn), then stop consuming (broker); the ingestor only the latter.
             needed = pre_stop_seconds + BROKER_GRACEFUL_TIMEOUT_SECONDS
-            if component_of(deployment) != "ingestor":
+            if component_of(deployment) not in INGESTORS:
                 needed += UVICORN_GRACEFUL_SHUTDOWN_SECONDS
             assert pod["terminationGracePeriodSeconds"] > needed, name
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
@@ -272,6 +281,23 @@ def test_the_ingestor_runs_as_many_parser_processes_as_its_cpu_limit(helm):
     (container,) = of_kind(manifests, "Deployment")[name_of("ingestor")]["spec"]["template"]["spec"]["containers"]
     # Without DOCINTAKE_WORKERS the ingestor would start one per core of the node, not of the pod.
     assert int(config["DOCINTAKE_WORKERS"]) == int(container["resources"]["limits"]["cpu"])
+
+
+def test_ocr_workers_of_their_own_take_the_ocr_queue_and_the_ingestor_text_only_unless_disabled(helm):
+    manifests = render(helm, "defaults")
+    config_maps = of_kind(manifests, "ConfigMap")
+    ingestor, ocr = config_maps[name_of("ingestor")]["data"], config_maps[name_of("ocr")]["data"]
+    assert (ingestor["DOCINTAKE_INGESTOR_ROLE"], ocr["DOCINTAKE_INGESTOR_ROLE"]) == ("text", "ocr")
+    (container,) = of_kind(manifests, "Deployment")[name_of("ocr")]["spec"]["template"]["spec"]["containers"]
+    assert container["image"].split("/")[-1].startswith("docintake-ingestor:")
+    # A pod OCRs as many documents at once as it has CPUs (tesseract runs on one thread).
+    assert int(ocr["DOCINTAKE_OCR_WORKERS"]) == int(container["resources"]["limits"]["cpu"])
+    (trigger,) = of_kind(manifests, "ScaledObject")[name_of("ocr")]["spec"]["triggers"]
+    assert trigger["metadata"]["queueName"] == OCR_QUEUE_NAME
+
+    without = render(helm, "defaults", "--set", "ocr.enabled=false")
+    assert not any(component_of(m) == "ocr" for m in without if "labels" in m["metadata"])
+    assert of_kind(without, "ConfigMap")[name_of("ingestor")]["data"]["DOCINTAKE_INGESTOR_ROLE"] == "all"
 
 
 @params
@@ -314,7 +340,8 @@ def test_only_the_gateway_admits_ingress_from_outside_the_namespace(helm, case):
             # Only the Prometheus peers named in networkPolicy.metricsFrom, and none by default.
             assert all(peer in metrics_from for peer in outside), (name, outside)
     if not metrics_from:
-        assert of_kind(manifests, "NetworkPolicy")[name_of("ingestor")]["spec"]["ingress"] == []
+        for component in INGESTORS:
+            assert of_kind(manifests, "NetworkPolicy")[name_of(component)]["spec"]["ingress"] == []
 
 
 @params
@@ -336,7 +363,7 @@ def test_settings_come_from_a_configmap_and_secrets_from_a_secret(helm, case):
         assert not set(config) & SECRET_SETTINGS, name
         unknown = (set(config) | {variable["name"] for variable in container["env"]}) - known_settings(component)
         assert not unknown, f"{name} sets unknown settings {unknown}"
-        assert config[f"DOCINTAKE_{'INGESTOR' if component == 'ingestor' else component.upper()}_HOST"] == "0.0.0.0"
+        assert config[f"DOCINTAKE_{'INGESTOR' if component in INGESTORS else component.upper()}_HOST"] == "0.0.0.0"
         for variable in container["env"]:
             reference = variable["valueFrom"]["secretKeyRef"]
             assert reference["key"] == variable["name"] and variable["name"] in SECRET_SETTINGS
@@ -375,7 +402,7 @@ def test_the_tenants_file_is_mounted_from_its_secret_into_the_gateway_and_the_st
         (container,) = pod["containers"]
         env = {variable["name"]: variable for variable in container["env"]}
         mounted = {mount["name"]: mount for mount in container["volumeMounts"]}
-        if component == "ingestor":
+        if component in INGESTORS:
             assert "tenants" not in mounted and "DOCINTAKE_SERVICE_KEY" not in env
             continue
         volume = next(volume for volume in pod["volumes"] if volume["name"] == "tenants")

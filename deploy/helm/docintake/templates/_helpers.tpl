@@ -39,7 +39,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The three services; for each: its console script's image, its port's name, the Secret keys it reads. */}}
+{{/* The services (the OCR workers are the ingestor's image in the role ocr); for each: its console script's image, its port's name, the Secret keys it reads. */}}
 {{- define "docintake.components" -}}
 gateway:
   image: docintake-gateway
@@ -49,10 +49,21 @@ ingestor:
   image: docintake-ingestor
   portName: metrics
   secretKeys: [DOCINTAKE_RABBITMQ_URL, DOCINTAKE_MINIO_ACCESS_KEY, DOCINTAKE_MINIO_SECRET_KEY, DOCINTAKE_NEO4J_PASSWORD]
+ocr:
+  image: docintake-ingestor
+  portName: metrics
+  secretKeys: [DOCINTAKE_RABBITMQ_URL, DOCINTAKE_MINIO_ACCESS_KEY, DOCINTAKE_MINIO_SECRET_KEY, DOCINTAKE_NEO4J_PASSWORD]
 status:
   image: docintake-status
   portName: http
   secretKeys: [DOCINTAKE_RABBITMQ_URL, DOCINTAKE_NEO4J_PASSWORD, DOCINTAKE_API_KEYS]
+{{- end -}}
+
+{{/* The services the chart deploys, joined by spaces: the OCR workers when ocr.enabled. */}}
+{{- define "docintake.componentNames" -}}
+{{- $names := list "gateway" "ingestor" "status" -}}
+{{- if .Values.ocr.enabled -}}{{- $names = append $names "ocr" -}}{{- end -}}
+{{- join " " $names -}}
 {{- end -}}
 
 {{/* The autoscaling kind of one service, checked: (dict "root" $ "component" "gateway") */}}
@@ -89,11 +100,20 @@ status:
 {{- $_ := set $settings "DOCINTAKE_INGESTOR_METRICS_PORT" (toString $c.port) -}}
 {{- $_ := set $settings "DOCINTAKE_WORKERS" (toString $c.workers) -}}
 {{- $_ := set $settings "DOCINTAKE_WORK_DIR" "/tmp/docintake-ingestor" -}}
+{{- /* With OCR workers of their own the ingestor's pods take text only; without, they OCR too. */ -}}
+{{- $_ := set $settings "DOCINTAKE_INGESTOR_ROLE" (ternary "text" "all" (and $v.ocr.enabled true)) -}}
+{{- else if eq .component "ocr" -}}
+{{- $_ := set $settings "DOCINTAKE_INGESTOR_HOST" "0.0.0.0" -}}
+{{- $_ := set $settings "DOCINTAKE_INGESTOR_METRICS_PORT" (toString $c.port) -}}
+{{- $_ := set $settings "DOCINTAKE_INGESTOR_ROLE" "ocr" -}}
+{{- $_ := set $settings "DOCINTAKE_OCR_WORKERS" (toString $c.workers) -}}
+{{- $_ := set $settings "DOCINTAKE_WORKERS" "1" -}}
+{{- $_ := set $settings "DOCINTAKE_WORK_DIR" "/tmp/docintake-ingestor" -}}
 {{- else -}}
 {{- $_ := set $settings "DOCINTAKE_STATUS_HOST" "0.0.0.0" -}}
 {{- $_ := set $settings "DOCINTAKE_STATUS_PORT" (toString $c.port) -}}
 {{- end -}}
-{{- if and $v.tenants.existingSecret (ne .component "ingestor") -}}
+{{- if and $v.tenants.existingSecret (not (has .component (list "ingestor" "ocr"))) -}}
 {{- $_ := set $settings "DOCINTAKE_TENANTS_FILE" "/etc/docintake/tenants/tenants.json" -}}
 {{- end -}}
 {{- range $key, $value := merge $settings (deepCopy ($c.config | default dict)) (deepCopy ($v.config | default dict)) $servers }}
