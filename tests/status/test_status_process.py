@@ -7,8 +7,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from docintake.contracts.events import BatchCompleted, DocumentFailed
 from docintake.platform.graphdb import open_driver
-from docintake.platform.messaging import publish_all
-from docintake.platform.topology import INGESTOR_QUEUE, LANE_QUEUES
+from docintake.platform.messaging import ingestion_backlog, publish_all
+from docintake.platform.topology import INGESTOR_QUEUE, LANE_QUEUES, OCR_QUEUE
 from tests.support.broker import listen
 from tests.support.eventually import eventually
 from tests.support.status_events import SyntheticBatch
@@ -54,7 +54,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
 
 
 async def nothing_waits_for_an_ingestor(broker) -> None:
-    for queue in (INGESTOR_QUEUE, *LANE_QUEUES):
+    for queue in (INGESTOR_QUEUE, *LANE_QUEUES, OCR_QUEUE):
         await (await broker.declare_queue(queue)).purge()
 
 
@@ -79,6 +79,17 @@ async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broke
     assert {(doc.document_id, doc.error, doc.error_code) for doc in done.failed_documents} == {
         (synthetic.refs[1].document_id, "not queued: no DocumentQueued arrived within 2 s", "NOT_QUEUED"),
         (synthetic.refs[2].document_id, "timed out: no progress for 2 s", "TIMED_OUT")}
+
+
+async def test_a_document_waiting_for_an_ocr_worker_holds_the_stall_clock_like_one_waiting_on_a_lane(broker):
+    """The stall guard's backlog counts the OCR queue: a scan waiting there for an OCR worker is not stalled."""
+    await nothing_waits_for_an_ingestor(broker)
+    synthetic = SyntheticBatch(size=1)
+    await publish_all(broker, [synthetic.ocr_requested(0, pages=300)])  # no OCR worker runs here
+
+    assert await eventually(lambda: ingestion_backlog(broker), lambda waiting: waiting == 1)
+    await nothing_waits_for_an_ingestor(broker)
+    assert await ingestion_backlog(broker) == 0
 
 
 async def test_a_stalled_document_is_published_as_timed_out_and_shown_so(broker, tmp_path, settings):
