@@ -30,9 +30,10 @@ class IngestorSettings(Settings):
     # Pages OCR'd per document (the files of an archive together); more fail it with OCR_PAGE_LIMIT. The parse
     # timeout bounds the whole document too: at about 1.5 s a page, 120 s hold some 70 pages.
     ocr_max_pages: int = 50
-    # Parser processes that OCR (a document each at a time), and the OCR messages taken ahead (0: as many as
-    # workers, so that a long scan waits on another machine's idle worker rather than behind this one's).
+    # Parser processes that OCR, a document each at a time (on an ingestor of the role "all" or "ocr").
     ocr_workers: int = 1
+    # OCR messages taken ahead; 0: as many as the OCR workers, so that a long scan waits for the next idle
+    # worker of any ingestor rather than behind this one's jobs.
     ocr_prefetch: int = 0
     # How often a running OCR job publishes its progress (DocumentProgressed), when it moved.
     ocr_progress_interval_seconds: float = 2.0
