@@ -4,6 +4,7 @@ Debian's tesseract, which `make test` installs."""
 
 import asyncio
 import io
+import os
 import pickle
 import shutil
 import zipfile
@@ -141,3 +142,51 @@ async def test_the_ocr_pool_tells_its_progress_page_by_page(write):
     assert (document.extraction, document.ocr_pages) == ("ocr", 3)
     assert told == sorted(set(told)) and told[-1][1] == 3 and len(told) >= 2  # forward, page by page
     assert all(total == 3 for _, total in told)
+
+
+async def test_an_ocr_job_of_a_batch_cancelled_meanwhile_stops_at_its_next_report(tmp_path):
+    published, reached = [], []
+
+    async def ocr_parse(path, filename, progress):
+        await progress(1, 300)
+        await deps.graph.mark_cancelled(str(event.batch_id))
+        await progress(2, 300)
+        reached.append("the end")  # never: the report stopped the pass
+        raise AssertionError("not stopped")
+
+    async def announce(event):
+        published.append(event)
+
+    deps = Dependencies(storage=FakeStorage(), graph=FakeGraph(), parse=parser(NeedsOcr(300)), work_dir=tmp_path,
+                        ocr_parse=ocr_parse, announce=announce)
+    event = queued()
+
+    assert await ingest_document(event, deps, ocr=True) == []
+    assert [p.data.pages_done for p in published] == [1] and reached == [] and deps.graph.written == []
+
+
+@needs_tesseract
+async def test_a_report_that_stops_the_ocr_pass_ends_its_process_and_the_pool_goes_on(write):
+    path = write("scan.pdf", scans.scanned_pdf([scans.text_image(scans.MINUTES)] * 4))
+
+    class Stop(Exception):
+        pass
+
+    async def stop(done: int, total: int) -> None:
+        raise Stop
+
+    pool = ParserPool(1, timeout_seconds=120, max_expanded_bytes=1 << 20, ocr=OcrOptions(max_pages=5))
+    def worker() -> "asyncio.Future[int]":
+        return asyncio.wrap_future(pool._working_pool().schedule(os.getpid))
+
+    try:
+        before = await worker()
+        with pytest.raises(Stop):
+            await pool.parse(path, "scan.pdf", stop, 0.02)
+        typed = await pool.parse(write("typed.pdf", documents.pdf(["One"])), "typed.pdf")
+        after = await worker()
+    finally:
+        await asyncio.to_thread(pool.close)
+
+    assert typed.extraction == "native"
+    assert after != before  # the worker that OCR'd was stopped and replaced

@@ -99,7 +99,11 @@ class ParserPool:
             parsed = asyncio.wrap_future(future)
             if progress is None:
                 return await parsed
-            return await _reporting(parsed, progress_path, progress, progress_interval_seconds)
+            try:
+                return await _reporting(parsed, progress_path, progress, progress_interval_seconds)
+            except BaseException:
+                future.cancel()  # a report that raised (or a cancelled task) stops the parse: pebble ends its process
+                raise
         except FutureTimeout:
             raise IngestError(
                 PARSE_TIMEOUT,

@@ -99,7 +99,11 @@ async def _ingest(event: DocumentQueued, deps: Dependencies, ocr: bool) -> list[
             if ocr:
                 if deps.ocr_parse is None:
                     raise RuntimeError("an OCR job reached an ingestor without OCR workers")
-                parsed = await deps.ocr_parse(path, ref.filename, _progress_of(event, deps))
+                try:
+                    parsed = await deps.ocr_parse(path, ref.filename, _progress_of(event, deps))
+                except _BatchCancelled:  # the OCR pass stopped (its process with it) between two reports
+                    log.info("batch cancelled; OCR stopped")
+                    return []
             else:
                 try:
                     parsed = await deps.parse(path, ref.filename)
@@ -129,8 +133,20 @@ async def _ingest(event: DocumentQueued, deps: Dependencies, ocr: bool) -> list[
     return ingested(event, figures, written, timings)
 
 
+class _BatchCancelled(Exception):
+    """Raised through the OCR pass by its progress report, to stop it."""
+
+
 def _progress_of(event: DocumentQueued, deps: Dependencies) -> Callable[[int, int], Awaitable[None]]:
+    """Each report of the OCR pass: its batch cancelled meanwhile stops it; else its progress is published."""
+
     async def report(pages_done: int, pages_total: int) -> None:
+        try:
+            cancelled = await deps.graph.is_cancelled(str(event.batch_id))
+        except GraphUnavailable:  # asked again at the next report, and before the write
+            cancelled = False
+        if cancelled:
+            raise _BatchCancelled
         if deps.announce is None:
             return
         try:
