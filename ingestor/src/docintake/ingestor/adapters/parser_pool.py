@@ -72,7 +72,8 @@ class ParserPool:
                 future.result()
 
         await asyncio.to_thread(started)
-        await asyncio.to_thread(self._check_ocr)
+        if not self.ocr.deferred:  # the text pass never OCRs
+            await asyncio.to_thread(self._check_ocr)
 
     def _check_ocr(self) -> None:
         """Say at start-up, not only on the first scan, when OCR cannot work here."""
