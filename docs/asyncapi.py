@@ -35,7 +35,7 @@ def specification() -> dict:
 
 def main() -> None:
     target = Path(__file__).with_name("asyncapi.json")
-    target.write_text(json.dumps(specification(), indent=2) + "\n")
+    target.write_text(json.dumps(specification(), indent=2, sort_keys=True) + "\n")  # the same bytes every run
     print(f"wrote {target}", file=sys.stderr)
 
 
