@@ -49,6 +49,12 @@ def entry(current: dict, filename: str) -> dict:
     return next(document for document in current["documents"] if document["filename"] == filename)
 
 
+def listing(statuses: list[dict], filename: str) -> list[dict]:
+    """The statuses that list the document (the gateway's answer while the status service has yet to
+    record a batch lists none)."""
+    return [current for current in statuses if any(d["filename"] == filename for d in current["documents"])]
+
+
 async def live_stream(api, batch_id: str) -> list[dict]:
     """The `progress` events of the batch's stream, until `complete`."""
     seen: list[dict] = []
@@ -75,7 +81,8 @@ async def test_a_long_scan_does_not_hold_up_the_text_files_of_its_batch(api):
     stream = asyncio.create_task(live_stream(api, batch_id))
 
     final, seen = await wait_until_finished(api, batch_id, timeout=300)
-    streamed = await asyncio.wait_for(stream, 30)
+    streamed = listing(await asyncio.wait_for(stream, 30), scan_name)
+    seen = listing(seen, scan_name)
 
     assert final["status"] == "completed" and final["processed_count"] == TEXT_FILES + 1, final
     scanned = entry(final, scan_name)
