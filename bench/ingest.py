@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from deploy.native.services import ServiceProcess  # noqa: E402
 from deploy.native.settings import DeploySettings  # noqa: E402
 from docintake.contracts.metadata import DocumentMetadata  # noqa: E402
-from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph  # noqa: E402
+from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph, write_parameters  # noqa: E402
 from docintake.ingestor.adapters.parsers.formats import parse_file  # noqa: E402
 from docintake.ingestor.domain.chunking import chunk_sections  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
@@ -40,11 +40,13 @@ async def staged(store: ObjectStore, count: int, seed: int):
 
 
 async def floor(settings: IngestorSettings, store: ObjectStore, events) -> float:
-    """Fetch, parse, chunk and write each document in turn, in this one process."""
+    """Fetch, parse and chunk each document in turn, in this one process, and write them to the graph
+    as the ingestor does: write_batch_size documents a transaction."""
     driver = open_driver(settings)
     graph = KnowledgeGraph(driver, settings.neo4j_database)
     await graph.ensure_schema()
     started = time.perf_counter()
+    pending: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch:
         for event in events:
             ref = event.data.document
@@ -53,7 +55,12 @@ async def floor(settings: IngestorSettings, store: ObjectStore, events) -> float
             parsed = parse_file(path, ref.filename, settings.max_expanded_bytes)
             chunks = chunk_sections(parsed.sections, settings.chunk_size, settings.chunk_overlap)
             metadata = DocumentMetadata.validate_raw(ref.metadata)
-            await graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks)
+            pending.append(write_parameters(ref, str(event.batch_id), metadata, parsed, chunks))
+            if len(pending) == settings.write_batch_size:
+                await graph.write_documents(pending)
+                pending = []
+        if pending:
+            await graph.write_documents(pending)
     elapsed = time.perf_counter() - started
     await driver.close()
     return elapsed

@@ -12,12 +12,13 @@ DOCINTAKE_CACHE_DIR, data lives under DOCINTAKE_STATE_DIR. Starting twice is har
 """
 
 import base64
+import fcntl
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -78,16 +79,19 @@ def go_tool_path(settings: DeploySettings, name: str, version: str) -> Path:
 
 def go_install(settings: DeploySettings, module: str, version: str, name: str, package: str = "") -> Path:
     """Build module's command `name` (at module/package, default the module root) with `go install`
-    from the Go module proxy once, and cache it under DOCINTAKE_CACHE_DIR/bin; return its path."""
+    from the Go module proxy once, and cache it under DOCINTAKE_CACHE_DIR/bin; return its path. Two
+    starts at once (two sets of isolated servers) build it once: the second waits for the first."""
     binary = go_tool_path(settings, name, version)
-    if binary.exists():
-        return binary
-    log(f"building {name} {version} with go install (a cold build takes minutes)")
-    gobin = settings.cache_dir / "gobin"
-    target = f"{module}/{package}" if package else module
-    run("go", "install", f"{target}@{version}", env={**os.environ, "GOBIN": str(gobin)})
     binary.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(gobin / name, binary)
+    with open(binary.with_name(f".{binary.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.exists():
+            return binary
+        log(f"building {name} {version} with go install (a cold build takes minutes)")
+        with tempfile.TemporaryDirectory(dir=settings.cache_dir) as gobin:
+            target = f"{module}/{package}" if package else module
+            run("go", "install", f"{target}@{version}", env={**os.environ, "GOBIN": gobin})
+            os.replace(Path(gobin) / name, binary)
     return binary
 
 

@@ -20,8 +20,8 @@ SCANS = {"AllNodesScan", "NodeByLabelScan", "DirectedAllRelationshipsScan", "Und
          "DirectedRelationshipTypeScan", "UndirectedRelationshipTypeScan"}
 STATEMENT = re.compile(r"^\s*(MATCH|MERGE|OPTIONAL MATCH|UNWIND|CALL|CREATE)\b")
 # Parameters whose value is a list or a map; the rest are planned with a string or a number.
-LISTS = {"paths", "chunks", "authors", "departments", "tags", "categories", "event_ids", "items", "unfinished",
-         "terminal", "deliveries", "ids"}
+LISTS = {"documents", "paths", "chunks", "authors", "departments", "tags", "categories", "event_ids", "items",
+         "unfinished", "terminal", "deliveries", "ids"}
 MAPS = {"properties", "batch"}
 NUMBERS = {"limit", "page", "since", "cutoff", "settled_before", "applied_before", "finished_before",
            "after_created_at", "now", "lease_until", "before"}
@@ -65,7 +65,7 @@ async def driver(settings):
 
 def test_every_adapter_statement_is_collected():
     names = {name for name, _ in ALL}
-    assert {"knowledge_graph.WRITE_DOCUMENT", "source_catalog.COLLECTION_SOURCES", "neo4j_progress_repository._SAVE",
+    assert {"knowledge_graph.WRITE_DOCUMENTS", "source_catalog.COLLECTION_SOURCES", "neo4j_progress_repository._SAVE",
             "neo4j_progress_repository._TENANT_TOTALS", "neo4j_webhook_deliveries._CLAIM"} <= names
 
 

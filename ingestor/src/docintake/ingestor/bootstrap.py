@@ -31,7 +31,7 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
     tracing = tracing or configure_tracing("docintake-ingestor", settings)
     tracing.instrument_broker(broker)
     driver = open_driver(settings)
-    graph = KnowledgeGraph(driver, settings.neo4j_database)
+    graph = KnowledgeGraph(driver, settings.neo4j_database, write_batch_size=settings.write_batch_size)
     store = ObjectStore(settings)
 
     @asynccontextmanager

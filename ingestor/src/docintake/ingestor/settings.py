@@ -16,6 +16,9 @@ class IngestorSettings(Settings):
     ingestor_role: Literal["all", "text", "ocr"] = "all"
     workers: int = os.cpu_count() or 2
     prefetch: int = 0  # 0: twice the workers plus two, so the pool never waits on the broker
+    # Documents parsed at the same time are written to the graph together: a lone one at once, and those whose
+    # parse ends while a write is under way in the next transaction, this many at the most.
+    write_batch_size: int = 50
     chunk_size: int = 1000
     chunk_overlap: int = 150
     # Comma-separated metadata fields every document must have, e.g. "author,department".

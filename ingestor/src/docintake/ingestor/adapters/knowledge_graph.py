@@ -7,6 +7,7 @@ Every call of the driver is inside graph_errors(): what leaves is GraphUnavailab
 import asyncio
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
@@ -18,17 +19,26 @@ from docintake.ingestor.domain.removals import SourceRemoval
 from docintake.ingestor.domain.versions import CurrentVersion, Figures, SourceWrite
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
+from docintake.platform.group_commit import GroupCommit
+from docintake.platform.logging import get_logger
+
+log = get_logger(__name__)
 
 # Everything is its tenant's: a tenant's documents, sources, chunks and metadata nodes are keyed within it,
 # so that two tenants' identical files or same-named authors never share a node.
 # Before tenants, keys were global: those constraints go, and what was written then is the default tenant's.
-MIGRATIONS = (
-    *(f"DROP CONSTRAINT {name} IF EXISTS" for name in (
-        "document_sha256", "source_path", "author_name", "department_name", "tag_name", "category_name")),
-    "DROP INDEX chunk_position IF EXISTS",
-    *(f"MATCH (n:{label}) WHERE n.tenant IS NULL SET n.tenant = '{DEFAULT_TENANT}'"
-      for label in ("Document", "Source", "Chunk", "Author", "Department", "Tag", "Category")),
-)
+# Each migration runs once on a graph: its (:Migration {name}) node says it ran.
+MIGRATIONS = {
+    "tenants": (
+        *(f"DROP CONSTRAINT {name} IF EXISTS" for name in (
+            "document_sha256", "source_path", "author_name", "department_name", "tag_name", "category_name")),
+        "DROP INDEX chunk_position IF EXISTS",
+        *(f"MATCH (n:{label}) WHERE n.tenant IS NULL SET n.tenant = '{DEFAULT_TENANT}'"
+          for label in ("Document", "Source", "Chunk", "Author", "Department", "Tag", "Category")),
+    ),
+}
+MIGRATION_RAN = "MATCH (m:Migration {name: $name}) RETURN count(m) > 0 AS ran"
+MIGRATION_DONE = "MERGE (m:Migration {name: $name}) ON CREATE SET m.at = datetime()"
 SCHEMA = (
     "CREATE CONSTRAINT tenant_document IF NOT EXISTS FOR (d:Document) REQUIRE (d.tenant, d.sha256) IS UNIQUE",
     "CREATE CONSTRAINT tenant_source IF NOT EXISTS FOR (s:Source) REQUIRE (s.tenant, s.collection, s.path) IS UNIQUE",
@@ -40,6 +50,7 @@ SCHEMA = (
     "CREATE CONSTRAINT cancelled_batch IF NOT EXISTS FOR (b:CancelledBatch) REQUIRE b.batch_id IS UNIQUE",
     "CREATE INDEX tenant_chunk_position IF NOT EXISTS FOR (c:Chunk) ON (c.tenant, c.document_sha256, c.index)",
     "CREATE FULLTEXT INDEX chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]",
+    "CREATE CONSTRAINT migration_name IF NOT EXISTS FOR (m:Migration) REQUIRE m.name IS UNIQUE",
 )
 
 CURRENT_VERSION = """
@@ -50,11 +61,12 @@ RETURN d.sha256 AS sha256, s.document_id AS document_id, s.change AS change,
        COUNT { (:Chunk)-[:PART_OF]->(d) } AS chunks
 """
 
-# First in the transaction that writes a version: the source, locked (a property set takes its write
+# First in the transaction that writes versions: their sources, locked (a property set takes its write
 # lock, and the uniqueness constraint makes concurrent MERGEs of it one node), so that two writers of
 # one source take turns and each reads the version the other committed.
-LOCK_SOURCE = """
-MERGE (s:Source {tenant: $tenant, collection: $collection, path: $path})
+LOCK_SOURCES = """
+UNWIND $documents AS doc
+MERGE (s:Source {tenant: doc.tenant, collection: doc.collection, path: doc.path})
 ON CREATE SET s.created_at = datetime()
 SET s.locked_at = datetime()
 """
@@ -88,29 +100,31 @@ CALL (old, old_orphaned) {
 }
 """
 
-# Then, in one statement: the document, its chunks replaced in order, its metadata links; the source
-# pointed at it; and the version it replaced, with its chunks and the metadata nodes nothing else links,
-# gone once no source points at it.
-WRITE_DOCUMENT = """
-MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})
+# Then, in one statement, for each document: the document, its chunks replaced in order, its metadata links;
+# the source pointed at it; and the version it replaced, with its chunks and the metadata nodes nothing else
+# links, gone once no source points at it.
+WRITE_DOCUMENTS = """
+UNWIND $documents AS doc
+CALL (doc) {
+MATCH (s:Source {tenant: doc.tenant, collection: doc.collection, path: doc.path})
 OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
-WITH s, old, old.sha256 AS old_sha256
-MERGE (d:Document {tenant: $tenant, sha256: $sha256})
+WITH doc, s, old, old.sha256 AS old_sha256
+MERGE (d:Document {tenant: doc.tenant, sha256: doc.sha256})
 ON CREATE SET d.first_ingested_at = datetime()
-SET d += $properties,
+SET d += doc.properties,
     d.last_ingested_at = datetime(),
-    d.document_ids = CASE WHEN $document_id IN coalesce(d.document_ids, []) THEN d.document_ids
-                          ELSE coalesce(d.document_ids, []) + $document_id END,
-    d.batch_ids = CASE WHEN $batch_id IN coalesce(d.batch_ids, []) THEN d.batch_ids
-                       ELSE coalesce(d.batch_ids, []) + $batch_id END
-WITH s, old, old_sha256, d
+    d.document_ids = CASE WHEN doc.document_id IN coalesce(d.document_ids, []) THEN d.document_ids
+                          ELSE coalesce(d.document_ids, []) + doc.document_id END,
+    d.batch_ids = CASE WHEN doc.batch_id IN coalesce(d.batch_ids, []) THEN d.batch_ids
+                       ELSE coalesce(d.batch_ids, []) + doc.batch_id END
+WITH doc, s, old, old_sha256, d
 CALL (d) {
     MATCH (stale:Chunk)-[:PART_OF]->(d)
     DETACH DELETE stale
 }
-CALL (d) {
-    UNWIND $chunks AS chunk
-    CREATE (c:Chunk {tenant: $tenant, document_sha256: $sha256, index: chunk.index, text: chunk.text})
+CALL (d, doc) {
+    UNWIND doc.chunks AS chunk
+    CREATE (c:Chunk {tenant: doc.tenant, document_sha256: doc.sha256, index: chunk.index, text: chunk.text})
     SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
     CREATE (c)-[:PART_OF]->(d)
     WITH c ORDER BY c.index
@@ -119,26 +133,28 @@ CALL (d) {
     WITH chunks[i] AS this, chunks[i + 1] AS next
     CREATE (this)-[:NEXT]->(next)
 }
-FOREACH (name IN $authors | MERGE (n:Author {tenant: $tenant, name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
-FOREACH (name IN $departments | MERGE (n:Department {tenant: $tenant, name: name}) MERGE (d)-[:BELONGS_TO]->(n))
-FOREACH (name IN $tags | MERGE (n:Tag {tenant: $tenant, name: name}) MERGE (d)-[:TAGGED]->(n))
-FOREACH (name IN $categories | MERGE (n:Category {tenant: $tenant, name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
-WITH s, old, old_sha256, d,
-     CASE WHEN old IS NULL THEN 'added' WHEN old_sha256 = $sha256 THEN 'unchanged' ELSE 'replaced' END AS change
-CALL (s, old, d, change) {
-    WITH s, old, d, change WHERE change <> 'unchanged'
+FOREACH (name IN doc.authors | MERGE (n:Author {tenant: doc.tenant, name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
+FOREACH (name IN doc.departments | MERGE (n:Department {tenant: doc.tenant, name: name}) MERGE (d)-[:BELONGS_TO]->(n))
+FOREACH (name IN doc.tags | MERGE (n:Tag {tenant: doc.tenant, name: name}) MERGE (d)-[:TAGGED]->(n))
+FOREACH (name IN doc.categories | MERGE (n:Category {tenant: doc.tenant, name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
+WITH doc, s, old, old_sha256, d,
+     CASE WHEN old IS NULL THEN 'added' WHEN old_sha256 = doc.sha256 THEN 'unchanged' ELSE 'replaced' END AS change
+CALL (s, old, d, change, doc) {
+    WITH s, old, d, change, doc WHERE change <> 'unchanged'
     OPTIONAL MATCH (s)-[current:CURRENT]->(old)
     DELETE current
     CREATE (s)-[:CURRENT]->(d)
-    SET s.document_id = $document_id, s.batch_id = $batch_id, s.change = change,
+    SET s.document_id = doc.document_id, s.batch_id = doc.batch_id, s.change = change,
         s.replaced_sha256 = old.sha256, s.updated_at = datetime(),
-        s.object_keys = CASE WHEN $key IN coalesce(s.object_keys, []) THEN s.object_keys
-                             ELSE coalesce(s.object_keys, []) + $key END
+        s.object_keys = CASE WHEN doc.key IN coalesce(s.object_keys, []) THEN s.object_keys
+                             ELSE coalesce(s.object_keys, []) + doc.key END
 }
 WITH s, old, old_sha256, change
 """ + ORPHANED_VERSION + """
 SET s.replaced_document_deleted = CASE WHEN change = 'unchanged' THEN s.replaced_document_deleted ELSE old_orphaned END
 RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha256, old_orphaned
+}
+RETURN change, replaced_sha256, old_orphaned
 """
 
 # The raw objects of the versions a source was written with; for a source written before they were kept,
@@ -198,10 +214,59 @@ def document_properties(ref: DocumentRef, metadata: DocumentMetadata, parsed: Pa
     return {key: _property_value(value) for key, value in properties.items() if value is not None}
 
 
-async def _write_version(tx: AsyncManagedTransaction, parameters: dict[str, Any]) -> SourceWrite:
-    await (await tx.run(LOCK_SOURCE, parameters)).consume()
-    written = await (await tx.run(WRITE_DOCUMENT, parameters)).single(strict=True)
-    return SourceWrite(written["change"], written["replaced_sha256"], written["old_orphaned"])
+def write_parameters(ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
+                     chunks: list[Chunk], tenant: str = DEFAULT_TENANT) -> dict[str, Any]:
+    """One document's row of WRITE_DOCUMENTS."""
+    return {
+        "tenant": tenant,
+        "collection": ref.collection,
+        "path": ref.source_path,
+        "sha256": ref.sha256,
+        "key": ref.key,
+        "document_id": str(ref.document_id),
+        "batch_id": batch_id,
+        "properties": document_properties(ref, metadata, parsed),
+        "chunks": [
+            {"index": c.index, "text": c.text, "page": c.page, "heading": c.heading,
+             "heading_path": list(c.heading_path)}
+            for c in chunks
+        ],
+        "authors": [metadata.author] if metadata.author else [],
+        "departments": [metadata.department] if metadata.department else [],
+        "tags": metadata.tags,
+        "categories": [metadata.category] if metadata.category else [],
+    }
+
+
+def _rounds(documents: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The documents in statements of their own where two share a source or a content: in one statement
+    each row would read the graph as it was before the other's."""
+    rounds: list[list[dict[str, Any]]] = []
+    taken: list[set[tuple[str, ...]]] = []
+    for document in documents:
+        tenant = document["tenant"]
+        keys = {(tenant, document["collection"], document["path"]), (tenant, document["sha256"])}
+        free = next((n for n, round_keys in enumerate(taken) if not keys & round_keys), None)
+        if free is None:
+            rounds.append([])
+            taken.append(set())
+            free = len(rounds) - 1
+        rounds[free].append(document)
+        taken[free] |= keys
+    return rounds
+
+
+async def _write_versions(tx: AsyncManagedTransaction, documents: Sequence[dict[str, Any]]) -> list[SourceWrite]:
+    written: dict[int, SourceWrite] = {}
+    # Sources locked in one order by every writer, so that two transactions of crossing sources take turns.
+    in_lock_order = sorted(documents, key=lambda document: (document["tenant"], document["collection"],
+                                                             document["path"]))
+    await (await tx.run(LOCK_SOURCES, documents=in_lock_order)).consume()
+    for documents_of_round in _rounds(documents):
+        result = await tx.run(WRITE_DOCUMENTS, documents=documents_of_round)
+        for document, record in zip(documents_of_round, [record async for record in result], strict=True):
+            written[id(document)] = SourceWrite(record["change"], record["replaced_sha256"], record["old_orphaned"])
+    return [written[id(document)] for document in documents]
 
 
 async def _delete_source(tx: AsyncManagedTransaction, tenant: str, collection: str, path: str,
@@ -214,9 +279,12 @@ async def _delete_source(tx: AsyncManagedTransaction, tenant: str, collection: s
 
 
 class KnowledgeGraph:
-    def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0):
+    def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0,
+                 write_batch_size: int = 50):
         self.driver = driver
         self.database = database
+        # Documents written together while a write is under way, up to write_batch_size in one transaction.
+        self._writes = GroupCommit(self.write_documents, write_batch_size)
         # Cancelled batches this process heard of, and when each other batch was last found not cancelled:
         # each document asks twice, so the graph is asked at most once a second per batch.
         self.cancellation_max_age_seconds = cancellation_max_age_seconds
@@ -232,9 +300,17 @@ class KnowledgeGraph:
         return True
 
     async def ensure_schema(self) -> None:
-        for statement in (*MIGRATIONS, *SCHEMA):
-            async with graph_errors():
+        async with graph_errors():
+            for statement in SCHEMA:
                 await self.driver.execute_query(statement, database_=self.database)
+            for name, statements in MIGRATIONS.items():
+                records, _, _ = await self.driver.execute_query(MIGRATION_RAN, name=name, database_=self.database)
+                if records[0]["ran"]:
+                    continue
+                log.info("migrating the graph", migration=name)
+                for statement in statements:
+                    await self.driver.execute_query(statement, database_=self.database)
+                await self.driver.execute_query(MIGRATION_DONE, name=name, database_=self.database)
 
     async def current_version(self, ref: DocumentRef, tenant: str = DEFAULT_TENANT) -> CurrentVersion | None:
         async with graph_errors():
@@ -255,34 +331,15 @@ class KnowledgeGraph:
         self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
         tenant: str = DEFAULT_TENANT,
     ) -> SourceWrite:
-        """One transaction: the document, its chunks in order, its metadata nodes, its source pointed at it,
-        and the version that replaced, gone if nothing else has it. Idempotent."""
-        parameters = {
-            "tenant": tenant,
-            "collection": ref.collection,
-            "path": ref.source_path,
-            "sha256": ref.sha256,
-            "key": ref.key,
-            "document_id": str(ref.document_id),
-            "batch_id": batch_id,
-            "properties": document_properties(ref, metadata, parsed),
-            "chunks": [
-                {
-                    "index": c.index,
-                    "text": c.text,
-                    "page": c.page,
-                    "heading": c.heading,
-                    "heading_path": list(c.heading_path),
-                }
-                for c in chunks
-            ],
-            "authors": [metadata.author] if metadata.author else [],
-            "departments": [metadata.department] if metadata.department else [],
-            "tags": metadata.tags,
-            "categories": [metadata.category] if metadata.category else [],
-        }
+        """The document, its chunks in order, its metadata nodes, its source pointed at it, and the version that
+        replaced, gone if nothing else has it; committed with the documents written at the same time, in one
+        transaction. Idempotent."""
+        return await self._writes.apply(write_parameters(ref, batch_id, metadata, parsed, chunks, tenant))
+
+    async def write_documents(self, documents: Sequence[dict[str, Any]]) -> list[SourceWrite]:
+        """The documents (write_parameters) in one transaction, each as write_document does."""
         async with graph_errors(), self.driver.session(database=self.database) as session:
-            return await session.execute_write(_write_version, parameters)
+            return await session.execute_write(_write_versions, documents)
 
     async def source_objects(self, collection: str, path: str, tenant: str = DEFAULT_TENANT) -> list[str]:
         async with graph_errors():
