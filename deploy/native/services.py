@@ -86,7 +86,11 @@ class ServiceProcess:
         self._process = processes.spawn([str(BIN / self.script)], self.log_file, {**os.environ, **self.env})
         self.pid_file.write_text(str(self._process.pid))
         if wait:
-            self.wait_ready(since)
+            try:
+                self.wait_ready(since)
+            except RuntimeError:
+                self.stop()  # a service that never got ready must not go on consuming
+                raise
 
     def wait_ready(self, since: int = 0) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS

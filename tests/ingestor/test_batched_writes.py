@@ -21,10 +21,15 @@ class CountedGraph(KnowledgeGraph):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.transactions: list[int] = []
+        self.reads: list[int] = []
 
     async def write_documents(self, documents):
         self.transactions.append(len(documents))
         return await super().write_documents(documents)
+
+    async def current_versions(self, sources):
+        self.reads.append(len(sources))
+        return await super().current_versions(sources)
 
 
 @pytest.fixture(autouse=True)
@@ -90,3 +95,16 @@ async def test_two_versions_of_one_source_in_one_transaction_leave_the_later_cur
     assert writes[1].replaced_sha256 == first.sha256 and writes[1].replaced_document_deleted
     stored = await source_graph(graph, collection, path)
     assert stored["current"] == [second.sha256] and sorted(stored["texts"]) == ["second", "second again"]
+
+
+async def test_current_versions_asked_at_once_are_read_together_each_its_own_and_none_for_an_unknown_source(graph):
+    knowledge_graph = CountedGraph(graph, write_batch_size=10)
+    collection = f"read-{uuid4().hex[:8]}"
+    refs = [_ref(collection, f"doc-{n}.md", n) for n in range(12)]
+    await asyncio.gather(*(write(knowledge_graph, ref, f"text {n}") for n, ref in enumerate(refs[:8])))
+
+    versions = await asyncio.gather(*(knowledge_graph.current_version(ref) for ref in refs))
+
+    assert [v.sha256 if v else None for v in versions] == [ref.sha256 for ref in refs[:8]] + [None] * 4
+    assert [v.figures.chunks for v in versions[:8]] == [2] * 8
+    assert sum(knowledge_graph.reads) == 12 and len(knowledge_graph.reads) < 12

@@ -20,8 +20,8 @@ SCANS = {"AllNodesScan", "NodeByLabelScan", "DirectedAllRelationshipsScan", "Und
          "DirectedRelationshipTypeScan", "UndirectedRelationshipTypeScan"}
 STATEMENT = re.compile(r"^\s*(MATCH|MERGE|OPTIONAL MATCH|UNWIND|CALL|CREATE)\b")
 # Parameters whose value is a list or a map; the rest are planned with a string or a number.
-LISTS = {"documents", "paths", "chunks", "authors", "departments", "tags", "categories", "event_ids", "items",
-         "unfinished", "terminal", "deliveries", "ids"}
+LISTS = {"documents", "sources", "paths", "chunks", "authors", "departments", "tags", "categories", "event_ids",
+         "items", "unfinished", "terminal", "deliveries", "ids"}
 MAPS = {"properties", "batch"}
 NUMBERS = {"limit", "page", "since", "cutoff", "settled_before", "applied_before", "finished_before",
            "after_created_at", "now", "lease_until", "before"}

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncManagedTransaction, Record
 
 from docintake.contracts.events import DEFAULT_TENANT, DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
@@ -53,9 +53,13 @@ SCHEMA = (
     "CREATE CONSTRAINT migration_name IF NOT EXISTS FOR (m:Migration) REQUIRE m.name IS UNIQUE",
 )
 
-CURRENT_VERSION = """
-MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})-[:CURRENT]->(d:Document)
-RETURN d.sha256 AS sha256, s.document_id AS document_id, s.change AS change,
+# The current version of each source asked for (a null sha256 where it has none), by its position in $sources.
+CURRENT_VERSIONS = """
+UNWIND range(0, size($sources) - 1) AS position
+WITH position, $sources[position] AS source
+OPTIONAL MATCH (s:Source {tenant: source.tenant, collection: source.collection, path: source.path})
+               -[:CURRENT]->(d:Document)
+RETURN position, d.sha256 AS sha256, s.document_id AS document_id, s.change AS change,
        s.replaced_sha256 AS replaced_sha256, coalesce(s.replaced_document_deleted, false) AS replaced_document_deleted,
        d.detected_type AS detected_type, d.pages AS pages, d.characters AS characters,
        COUNT { (:Chunk)-[:PART_OF]->(d) } AS chunks
@@ -278,13 +282,25 @@ async def _delete_source(tx: AsyncManagedTransaction, tenant: str, collection: s
     return SourceRemoval(deleted is not None, removed_sha256 or sha256, orphan["document_deleted"])
 
 
+def _current_version(found: Record) -> CurrentVersion | None:
+    if found["sha256"] is None:
+        return None
+    return CurrentVersion(
+        sha256=found["sha256"], document_id=found["document_id"],
+        write=SourceWrite(found["change"], found["replaced_sha256"], found["replaced_document_deleted"]),
+        figures=Figures(found["detected_type"], found["pages"], found["chunks"], found["characters"]),
+    )
+
+
 class KnowledgeGraph:
     def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0,
                  write_batch_size: int = 50):
         self.driver = driver
         self.database = database
-        # Documents written together while a write is under way, up to write_batch_size in one transaction.
+        # Documents written together while a write is under way, up to write_batch_size in one transaction;
+        # the sources' current versions asked for the same way.
         self._writes = GroupCommit(self.write_documents, write_batch_size)
+        self._reads = GroupCommit(self.current_versions, write_batch_size)
         # Cancelled batches this process heard of, and when each other batch was last found not cancelled:
         # each document asks twice, so the graph is asked at most once a second per batch.
         self.cancellation_max_age_seconds = cancellation_max_age_seconds
@@ -313,19 +329,16 @@ class KnowledgeGraph:
                 await self.driver.execute_query(MIGRATION_DONE, name=name, database_=self.database)
 
     async def current_version(self, ref: DocumentRef, tenant: str = DEFAULT_TENANT) -> CurrentVersion | None:
+        """Asked together with the sources asked at the same time, in one query."""
+        return await self._reads.apply({"tenant": tenant, "collection": ref.collection, "path": ref.source_path})
+
+    async def current_versions(self, sources: Sequence[dict[str, str]]) -> list[CurrentVersion | None]:
+        """The current version of each source (tenant, collection, path), None for one it does not have."""
         async with graph_errors():
-            records, _, _ = await self.driver.execute_query(
-                CURRENT_VERSION, tenant=tenant, collection=ref.collection, path=ref.source_path,
-                database_=self.database,
-            )
-        if not records:
-            return None
-        found = records[0]
-        return CurrentVersion(
-            sha256=found["sha256"], document_id=found["document_id"],
-            write=SourceWrite(found["change"], found["replaced_sha256"], found["replaced_document_deleted"]),
-            figures=Figures(found["detected_type"], found["pages"], found["chunks"], found["characters"]),
-        )
+            records, _, _ = await self.driver.execute_query(CURRENT_VERSIONS, sources=list(sources),
+                                                            database_=self.database)
+        found = {record["position"]: record for record in records}
+        return [_current_version(found[position]) for position in range(len(sources))]
 
     async def write_document(
         self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
