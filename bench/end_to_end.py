@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import floor, staged  # noqa: E402
-from bench.system import MiB, per_minute, running_system, until_completed, upload_all  # noqa: E402
+from bench.system import MiB, ingest, per_minute, running_system  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
 from docintake.platform.storage import ObjectStore  # noqa: E402
 from tests.support.documents import mixed_set  # noqa: E402
@@ -32,17 +32,15 @@ from tests.support.documents import mixed_set  # noqa: E402
 async def through_the_system(settings: IngestorSettings, documents: list[tuple[str, bytes]],
                              arguments: argparse.Namespace) -> tuple[float, list[float], int, str]:
     async with running_system(settings, arguments.ingestors) as running:
-        started = time.perf_counter()
-        batches = await upload_all(running.gateway, documents, arguments.uploads)
-        events = await until_completed(running.listener, batches)
-        elapsed = time.perf_counter() - started
+        ingested = await ingest(running, documents, arguments.uploads)
+    batches = ingested.batches
     first_outcomes = {}
-    for event, arrived in events:
+    for event, arrived in ingested.events:
         if event["batch_id"] in batches and event["event_type"].split(".")[1] == "document":
             first_outcomes.setdefault(event["document_id"], (event, arrived))
     latencies = [arrived - batches[event["batch_id"]] for event, arrived in first_outcomes.values()]
     failed = sum(1 for event, _ in first_outcomes.values() if event["event_type"].endswith("failed"))
-    return elapsed, latencies, failed, running.memory.summary()
+    return ingested.seconds, latencies, failed, running.memory.summary()
 
 
 async def main() -> None:

@@ -21,7 +21,7 @@ import pypdfium2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.system import MiB, failed_count, per_minute, running_system, until_completed, upload_all  # noqa: E402
+from bench.system import MiB, failed_count, ingest, per_minute, running_system  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
 from tests.support.documents import pdf, prose_pages  # noqa: E402
 
@@ -70,13 +70,10 @@ async def main() -> None:
           f"{arguments.ingestors} ingestor process(es) x {settings.workers} parser workers", flush=True)
 
     async with running_system(settings, arguments.ingestors) as running:
-        started = time.perf_counter()
-        batches = await upload_all(running.gateway, documents, arguments.uploads)
-        events = await until_completed(running.listener, batches)
-        elapsed = time.perf_counter() - started
-    rate = per_minute(pages, elapsed)
-    print(f"end to end: {pages} pages in {elapsed:.1f} s = {rate:.0f} pages/min "
-          f"({failed_count(events)} of {len(documents)} documents failed)")
+        ingested = await ingest(running, documents, arguments.uploads)
+    rate = per_minute(pages, ingested.seconds)
+    print(f"end to end: {pages} pages in {ingested.seconds:.1f} s = {rate:.0f} pages/min "
+          f"({failed_count(ingested.events)} of {len(documents)} documents failed)")
     print(running.memory.summary())
 
     plain_seconds, plain_pages, characters = plain_extraction(documents)

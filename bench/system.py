@@ -130,6 +130,21 @@ async def until_completed(listener: EventListener, batch_ids: Iterable[str],
     return arrived
 
 
+@dataclass
+class Ingested:
+    seconds: float  # from the first upload's start to the last BatchCompleted
+    batches: dict[str, float]  # each batch id with the moment its upload started
+    events: list[tuple[dict, float]]  # every event received meanwhile, with the moment it arrived
+
+
+async def ingest(running: RunningSystem, documents: list[tuple[str, bytes]], uploads_at_once: int) -> Ingested:
+    """Upload the documents and wait for every batch's BatchCompleted."""
+    started = time.perf_counter()
+    batches = await upload_all(running.gateway, documents, uploads_at_once)
+    events = await until_completed(running.listener, batches)
+    return Ingested(time.perf_counter() - started, batches, events)
+
+
 def completions(events: list[tuple[dict, float]]) -> dict[str, dict]:
     """Each batch's first BatchCompleted, by batch id."""
     first: dict[str, dict] = {}
