@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,8 @@ def through_the_peer(python: Path, settings: IngestorSettings, documents: list[t
     if finished.returncode or not (scratch / "result.json").exists():
         tail = log.read_text(errors="replace").splitlines()[-30:]
         raise SystemExit(f"the peer stopped (exit {finished.returncode}); the end of {log}:\n" + "\n".join(tail))
+    for folder in ("input", "work"):  # the log stays
+        shutil.rmtree(scratch / folder, ignore_errors=True)
     return json.loads((scratch / "result.json").read_text())["seconds"]
 
 
