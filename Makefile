@@ -53,8 +53,10 @@ test: check browser       ## every check and test, against servers of the tests'
 unit: install             ## the fast tests that need no server
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-bench: install            ## the end-to-end benchmark (see docs/performance.md), on the isolated servers
-	$(ISOLATED) $(BIN)/python bench/end_to_end.py $(BENCH_ARGS)
+# BENCH names another script of bench/: large_pdfs, soak, peer, ingest, upload, status_load ...
+BENCH ?= end_to_end
+bench: install            ## the end-to-end benchmark, or bench/$(BENCH).py (see docs/performance.md), on the isolated servers
+	$(ISOLATED) $(BIN)/python bench/$(BENCH).py $(BENCH_ARGS)
 
 asyncapi: install         ## regenerate docs/asyncapi.json from the FastStream apps
 	$(BIN)/python docs/asyncapi.py

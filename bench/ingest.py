@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.system import per_minute  # noqa: E402
 from deploy.native.services import ServiceProcess  # noqa: E402
 from deploy.native.settings import DeploySettings  # noqa: E402
 from docintake.contracts.metadata import DocumentMetadata  # noqa: E402
@@ -90,10 +91,6 @@ async def through_broker(settings: IngestorSettings, events, processes: int) -> 
             ingestor.stop()
     failed = sum(1 for outcome in outcomes if outcome["event_type"].endswith("failed"))
     return elapsed, failed
-
-
-def per_minute(count: int, seconds: float) -> float:
-    return count / seconds * 60
 
 
 async def main() -> None:

@@ -227,8 +227,13 @@ def mixed_set(n: int, seed: int) -> Iterator[tuple[str, bytes]]:
         kind = rnd.choice(_MIXED_KINDS)
         tag = f"Document {seed}-{number}"
         count = rnd.randint(1, 10)
-        pages = [f"{tag}, page {page}. {_prose(rnd, _PAGE_CHARACTERS)}" for page in range(1, count + 1)]
+        pages = prose_pages(tag, count, rnd)
         yield f"doc-{seed}-{number:05d}.{kind}", _render(kind, tag, pages)
+
+
+def prose_pages(tag: str, count: int, rnd: random.Random) -> list[str]:
+    """`count` pages of about 1,500 characters of made-up business prose, each headed by `tag` and its number."""
+    return [f"{tag}, page {page}. {_prose(rnd, _PAGE_CHARACTERS)}" for page in range(1, count + 1)]
 
 
 def _render(kind: str, tag: str, pages: list[str]) -> bytes:

@@ -1,0 +1,173 @@
+"""The whole system as the benchmarks drive it: the three services as processes of their own (against the
+servers of DOCINTAKE_*, on free ports), documents uploaded through the gateway's public API in batches of 100,
+and every batch's BatchCompleted awaited."""
+
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deploy.native import services as native_services  # noqa: E402
+from deploy.native.services import ServiceProcess, system  # noqa: E402
+from docintake.ingestor.settings import IngestorSettings  # noqa: E402
+from docintake.platform.graphdb import open_driver  # noqa: E402
+from tests.support.batches import INGEST  # noqa: E402
+from tests.support.broker import EventListener, listen  # noqa: E402
+from tests.support.http import free_port  # noqa: E402
+
+BATCH_SIZE = 100
+MiB = 1024 * 1024
+OUTCOMES_AND_COMPLETIONS = ("document.ingested", "document.failed", "batch.completed")
+# a machine busy with other work can take minutes to start a service; the clock starts only once all are ready
+native_services.READY_TIMEOUT_SECONDS = 600
+
+
+class PeakMemory:
+    """The highest RSS of each service's process tree (the ingestor's parser pool included)."""
+
+    def __init__(self, services: list[ServiceProcess]) -> None:
+        self.services = services
+        self.peaks = {service.name: 0 for service in services}
+
+    async def sample_every(self, seconds: float) -> None:
+        while True:
+            for service in self.services:
+                self.peaks[service.name] = max(self.peaks[service.name], self._tree_rss(service.pid()))
+            await asyncio.sleep(seconds)
+
+    def summary(self) -> str:
+        return "peak RSS: " + ", ".join(f"{name} {peak / MiB:.0f} MiB" for name, peak in self.peaks.items())
+
+    @staticmethod
+    def _tree_rss(pid: int | None) -> int:
+        if pid is None:
+            return 0
+        try:
+            root = psutil.Process(pid)
+            return sum(process.memory_info().rss for process in (root, *root.children(recursive=True)))
+        except psutil.Error:
+            return 0
+
+
+@dataclass
+class RunningSystem:
+    gateway: httpx.AsyncClient
+    listener: EventListener
+    memory: PeakMemory
+
+
+@asynccontextmanager
+async def running_system(settings: IngestorSettings, ingestors: int = 1,
+                         routing_keys: Iterable[str] = OUTCOMES_AND_COMPLETIONS) -> AsyncIterator[RunningSystem]:
+    """The services started and ready, a client of the gateway, and a listener bound to `routing_keys`."""
+    gateway_port, status_port = free_port(), free_port()
+    services = system(settings, ingestors, env={
+        "DOCINTAKE_GATEWAY_PORT": str(gateway_port), "DOCINTAKE_STATUS_PORT": str(status_port),
+        "DOCINTAKE_INGESTOR_METRICS_PORT": "0",
+    }, run_dir=Path(tempfile.mkdtemp(prefix="docintake-bench-")))
+    memory = PeakMemory(services)
+    sampler = asyncio.create_task(memory.sample_every(0.25))
+    try:
+        for service in services:
+            service.start()
+        async with (
+            listen(settings.rabbitmq_url, *routing_keys) as listener,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}",
+                              headers={"X-API-Key": settings.api_key_list[0]}, timeout=300) as gateway,
+        ):
+            yield RunningSystem(gateway, listener, memory)
+    finally:
+        sampler.cancel()
+        for service in reversed(services):
+            service.stop()
+
+
+async def upload_all(gateway: httpx.AsyncClient, documents: list[tuple[str, bytes]],
+                     uploads_at_once: int) -> dict[str, float]:
+    """Upload in batches of 100; returns each batch id with the moment its upload started."""
+    gate = asyncio.Semaphore(uploads_at_once)
+    started_at: dict[str, float] = {}
+
+    async def one(batch: list[tuple[str, bytes]]) -> None:
+        async with gate:
+            started = time.perf_counter()
+            response = await gateway.post(f"{INGEST}/batch", files=[
+                ("files", (name, content, "application/octet-stream")) for name, content in batch
+            ])
+            response.raise_for_status()
+            started_at[response.json()["batch_id"]] = started
+
+    await asyncio.gather(*(one(documents[i:i + BATCH_SIZE]) for i in range(0, len(documents), BATCH_SIZE)))
+    return started_at
+
+
+async def until_completed(listener: EventListener, batch_ids: Iterable[str],
+                          timeout: float = 3600) -> list[tuple[dict, float]]:
+    """Every event received until each of these batches' BatchCompleted, with the moment it arrived;
+    the listener is left empty for the next batches."""
+    waiting = set(batch_ids)
+    arrived: list[tuple[dict, float]] = []
+
+    def all_completed(events: list[dict]) -> bool:
+        for event in events[len(arrived):]:
+            arrived.append((event, time.perf_counter()))
+            if event["event_type"].endswith("batch.completed"):
+                waiting.discard(event["batch_id"])
+        return not waiting
+
+    await listener.collect(all_completed, timeout=timeout)
+    listener.events.clear()
+    return arrived
+
+
+@dataclass
+class Ingested:
+    seconds: float  # from the first upload's start to the last BatchCompleted
+    batches: dict[str, float]  # each batch id with the moment its upload started
+    events: list[tuple[dict, float]]  # every event received meanwhile, with the moment it arrived
+
+
+async def ingest(running: RunningSystem, documents: list[tuple[str, bytes]], uploads_at_once: int) -> Ingested:
+    """Upload the documents and wait for every batch's BatchCompleted."""
+    started = time.perf_counter()
+    batches = await upload_all(running.gateway, documents, uploads_at_once)
+    events = await until_completed(running.listener, batches)
+    return Ingested(time.perf_counter() - started, batches, events)
+
+
+def completions(events: list[tuple[dict, float]]) -> dict[str, dict]:
+    """Each batch's first BatchCompleted, by batch id."""
+    first: dict[str, dict] = {}
+    for event, _ in events:
+        if event["event_type"].endswith("batch.completed"):
+            first.setdefault(event["batch_id"], event)
+    return first
+
+
+def failed_count(events: list[tuple[dict, float]]) -> int:
+    """Documents the batches' first completions count as failed."""
+    return sum(completion["data"]["failed_count"] for completion in completions(events).values())
+
+
+def per_minute(count: int, seconds: float) -> float:
+    return count / seconds * 60
+
+
+async def query_graph(settings: IngestorSettings, statement: str, **parameters: object) -> list[dict]:
+    """The records of one Cypher statement against the configured Neo4j, as dicts."""
+    driver = open_driver(settings)
+    try:
+        records, _, _ = await driver.execute_query(statement, parameters, database_=settings.neo4j_database)
+        return [record.data() for record in records]
+    finally:
+        await driver.close()
