@@ -8,8 +8,9 @@ ports of their own), uploads the documents through the gateway's public API in b
 100, `--uploads` batches at a time, and waits until every batch's BatchCompleted is out.
 Prints documents per minute end to end, each document's latency (from the start of its
 batch's upload to its DocumentIngested or DocumentFailed) at p50 and p95, the peak RSS of
-each service with its worker processes, and the single-process floor: the same fetch, parse,
-chunk and graph write in one plain loop with no broker, HTTP or status service.
+each service with its worker processes, the CPU seconds of each service and server, and the
+single-process floor: the same fetch, parse, chunk and graph write (in transactions of
+DOCINTAKE_WRITE_BATCH_SIZE documents) in one plain loop with no broker, HTTP or status service.
 """
 
 import argparse
@@ -40,7 +41,7 @@ async def through_the_system(settings: IngestorSettings, documents: list[tuple[s
             first_outcomes.setdefault(event["document_id"], (event, arrived))
     latencies = [arrived - batches[event["batch_id"]] for event, arrived in first_outcomes.values()]
     failed = sum(1 for event, _ in first_outcomes.values() if event["event_type"].endswith("failed"))
-    return ingested.seconds, latencies, failed, running.memory.summary()
+    return ingested.seconds, latencies, failed, running.usage.summary()
 
 
 async def main() -> None:

@@ -74,7 +74,7 @@ async def main() -> None:
     rate = per_minute(pages, ingested.seconds)
     print(f"end to end: {pages} pages in {ingested.seconds:.1f} s = {rate:.0f} pages/min "
           f"({failed_count(ingested.events)} of {len(documents)} documents failed)")
-    print(running.memory.summary())
+    print(running.usage.summary())
 
     plain_seconds, plain_pages, characters = plain_extraction(documents)
     plain_rate = per_minute(plain_pages, plain_seconds)

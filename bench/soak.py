@@ -52,7 +52,7 @@ async def main() -> None:
             print(f"documents {first + 1:>6}-{first + len(documents):<6} {ingested.seconds:7.1f} s  {rates[-1]:7.0f} "
                   f"documents/min  {failed_count(ingested.events)} failed  {await nodes_in_graph(settings):>10} nodes",
                   flush=True)
-    print(running.memory.summary())
+    print(running.usage.summary())
     change = rates[-1] / rates[0] - 1
     print(f"last window {rates[-1]:.0f}/min is {rates[-1] / rates[0]:.2f} x the first {rates[0]:.0f}/min "
           f"({change:+.0%}; goal: within {GOAL:.0%})")

@@ -3,6 +3,7 @@ servers of DOCINTAKE_*, on free ports), documents uploaded through the gateway's
 and every batch's BatchCompleted awaited."""
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.native import services as native_services  # noqa: E402
 from deploy.native.services import ServiceProcess, system  # noqa: E402
+from deploy.native.settings import DeploySettings  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
 from docintake.platform.graphdb import open_driver  # noqa: E402
 from tests.support.batches import INGEST  # noqa: E402
@@ -32,38 +34,74 @@ OUTCOMES_AND_COMPLETIONS = ("document.ingested", "document.failed", "batch.compl
 native_services.READY_TIMEOUT_SECONDS = 600
 
 
-class PeakMemory:
-    """The highest RSS of each service's process tree (the ingestor's parser pool included)."""
+class Usage:
+    """The highest RSS of each service's process tree (the ingestor's parser pool included), and the CPU
+    seconds each service's tree and each server took while the system ran."""
+
+    SERVERS = ("rabbitmq", "minio", "neo4j")
 
     def __init__(self, services: list[ServiceProcess]) -> None:
         self.services = services
         self.peaks = {service.name: 0 for service in services}
+        self.cpu = {service.name: 0.0 for service in services}
+        self.started = time.perf_counter()
+        self.seconds = 0.0
+        self._servers_at_start = self._servers_cpu()
 
     async def sample_every(self, seconds: float) -> None:
         while True:
-            for service in self.services:
-                self.peaks[service.name] = max(self.peaks[service.name], self._tree_rss(service.pid()))
+            self._sample()
             await asyncio.sleep(seconds)
 
+    def finish(self) -> None:
+        """The last sample, taken before the services stop."""
+        self._sample()
+        self.seconds = time.perf_counter() - self.started
+        for name, cpu in self._servers_cpu().items():
+            self.cpu[name] = cpu - self._servers_at_start.get(name, 0.0)
+
     def summary(self) -> str:
-        return "peak RSS: " + ", ".join(f"{name} {peak / MiB:.0f} MiB" for name, peak in self.peaks.items())
+        if not self.seconds:
+            self.finish()
+        return ("peak RSS: " + ", ".join(f"{name} {peak / MiB:.0f} MiB" for name, peak in self.peaks.items())
+                + f"\nCPU seconds over {self.seconds:.0f} s on {os.cpu_count()} cores: "
+                + ", ".join(f"{name} {cpu:.1f}" for name, cpu in self.cpu.items()))
+
+    def _sample(self) -> None:
+        for service in self.services:
+            rss, cpu = self._tree(service.pid())
+            self.peaks[service.name] = max(self.peaks[service.name], rss)
+            self.cpu[service.name] = max(self.cpu[service.name], cpu)
+
+    def _servers_cpu(self) -> dict[str, float]:
+        state = DeploySettings().state_dir
+        cpu = {}
+        for name in self.SERVERS:
+            try:
+                cpu[name] = self._tree(int((state / name / "pid").read_text()))[1]
+            except (OSError, ValueError):
+                continue
+        return cpu
 
     @staticmethod
-    def _tree_rss(pid: int | None) -> int:
+    def _tree(pid: int | None) -> tuple[int, float]:
+        """RSS and CPU seconds of the process and its children."""
         if pid is None:
-            return 0
+            return 0, 0.0
         try:
             root = psutil.Process(pid)
-            return sum(process.memory_info().rss for process in (root, *root.children(recursive=True)))
+            tree = (root, *root.children(recursive=True))
+            return (sum(process.memory_info().rss for process in tree),
+                    sum(sum(process.cpu_times()[:2]) for process in tree))
         except psutil.Error:
-            return 0
+            return 0, 0.0
 
 
 @dataclass
 class RunningSystem:
     gateway: httpx.AsyncClient
     listener: EventListener
-    memory: PeakMemory
+    usage: Usage
 
 
 @asynccontextmanager
@@ -75,8 +113,8 @@ async def running_system(settings: IngestorSettings, ingestors: int = 1,
         "DOCINTAKE_GATEWAY_PORT": str(gateway_port), "DOCINTAKE_STATUS_PORT": str(status_port),
         "DOCINTAKE_INGESTOR_METRICS_PORT": "0",
     }, run_dir=Path(tempfile.mkdtemp(prefix="docintake-bench-")))
-    memory = PeakMemory(services)
-    sampler = asyncio.create_task(memory.sample_every(0.25))
+    usage = Usage(services)
+    sampler = asyncio.create_task(usage.sample_every(0.25))
     try:
         for service in services:
             service.start()
@@ -85,9 +123,10 @@ async def running_system(settings: IngestorSettings, ingestors: int = 1,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}",
                               headers={"X-API-Key": settings.api_key_list[0]}, timeout=300) as gateway,
         ):
-            yield RunningSystem(gateway, listener, memory)
+            yield RunningSystem(gateway, listener, usage)
     finally:
         sampler.cancel()
+        usage.finish()
         for service in reversed(services):
             service.stop()
 
