@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from neo4j import AsyncDriver, AsyncGraphDatabase
+from neo4j import AsyncDriver, AsyncGraphDatabase, NotificationMinimumSeverity
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from docintake.platform.errors import GraphRefused, GraphUnavailable
@@ -12,11 +12,14 @@ from docintake.platform.settings import Settings
 
 
 def open_driver(settings: Settings, **options: Any) -> AsyncDriver:
-    """A driver for the configured Neo4j; `options` add to or override the driver's configuration."""
+    """A driver for the configured Neo4j; `options` add to or override the driver's configuration. The server's
+    notifications (a planner's hint that a property key does not exist yet, on a fresh graph) are off: they
+    would be a warning in the log on every query."""
     return AsyncGraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.neo4j_password),
-        **{"max_connection_pool_size": 50, "connection_acquisition_timeout": 10, "connection_timeout": 5, **options},
+        **{"max_connection_pool_size": 50, "connection_acquisition_timeout": 10, "connection_timeout": 5,
+           "notifications_min_severity": NotificationMinimumSeverity.OFF, **options},
     )
 
 
