@@ -59,6 +59,21 @@ def outlined_pdf(pages: Sequence[Sequence[tuple[int | None, str]]]) -> bytes:
     return buffer.getvalue()
 
 
+def laid_out_pdf(blocks: Sequence[tuple[float, Sequence[str]]], by_columns: bool = False) -> bytes:
+    """One page of text laid out in columns: each block (x, lines) a column of lines starting at that x, line n of
+    every block on the same baseline. Written row by row (a table's order), or `by_columns` (prose in columns)."""
+    buffer = io.BytesIO()
+    document = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    document.setFont("Helvetica", 10)
+    placed = [(x, A4[1] - 60 - 14 * n, line) for x, lines in blocks for n, line in enumerate(lines)]
+    for x, y, line in sorted(placed, key=(lambda p: (p[0], -p[1])) if by_columns else (lambda p: (-p[1], p[0]))):
+        if line:
+            document.drawString(x, y, line)
+    document.showPage()
+    document.save()
+    return buffer.getvalue()
+
+
 def with_bookmark(pdf_bytes: bytes, title: str, page_index: int) -> bytes:
     """The PDF with one more top-level bookmark, pointing at the top of a page (pypdf)."""
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes)))

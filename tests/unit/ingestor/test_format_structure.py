@@ -120,3 +120,31 @@ def test_every_sheet_is_a_page_of_its_own_with_its_name_for_heading(tmp_path):
     for name, data in (("budget.xlsx", workbook), ("budget.ods", spreadsheet)):
         chunks = chunk_sections(parse(tmp_path, name, data).sections)
         assert [(chunk.page, chunk.heading_path) for chunk in chunks] == [(1, ("Budget",)), (2, ("Staff",))], name
+
+
+def test_a_table_the_layout_of_a_pdf_page_shows_is_a_markdown_table_between_its_prose(tmp_path):
+    pdf = documents.laid_out_pdf([
+        (50, ["Stock counted on the first of March by the warehouse team.", "Item", "Bolts M6", "Nuts M6",
+              "Washers", "", "Counts were checked twice."]),
+        (200, ["", "Count", "420", "", "1200"]),
+        (300, ["", "Location", "Aisle 3", "Aisle 3", "Aisle 4"]),
+    ])
+
+    [section] = parse(tmp_path, "stock.pdf", pdf).sections
+
+    assert section.text == (
+        "Stock counted on the first of March by the warehouse team.\n"
+        "| Item | Count | Location |\n| --- | --- | --- |\n| Bolts M6 | 420 | Aisle 3 |\n| Nuts M6 |  | Aisle 3 |\n"
+        "| Washers | 1200 | Aisle 4 |\nCounts were checked twice."
+    )
+
+
+def test_prose_set_in_columns_stays_prose_in_reading_order(tmp_path):
+    left = ["The committee met on", "Tuesday to review the", "winter maintenance", "schedule for the port."]
+    right = ["Repairs to the north", "breakwater begin in", "March once the storms", "have passed us by."]
+    pdf = documents.laid_out_pdf([(50, left), (300, right)], by_columns=True)
+
+    [section] = parse(tmp_path, "minutes.pdf", pdf).sections
+
+    assert "|" not in section.text
+    assert section.text.split() == " ".join(left + right).split()

@@ -34,6 +34,7 @@ from docintake.ingestor.adapters.parsers.ocr import MAX_PIXELS, RENDER_DPI, Ocr,
 from docintake.ingestor.adapters.parsers.opendocument import parse_odp
 from docintake.ingestor.adapters.parsers.outlook import parse_msg
 from docintake.ingestor.adapters.parsers.pdf_outline import headed_sections, outline
+from docintake.ingestor.adapters.parsers.pdf_tables import with_tables
 from docintake.ingestor.adapters.parsers.pictures import MEDIA_FOLDERS, or_pictures
 from docintake.ingestor.adapters.parsers.sections import Sections, markdown_sections
 from docintake.ingestor.adapters.parsers.tables import markdown_table
@@ -182,10 +183,11 @@ def _render(document: pypdfium2.PdfDocument, index: int) -> tuple[Image.Image, f
 
 
 def _pdf_page_text(document: pypdfium2.PdfDocument, index: int) -> str:
+    """The page's text layer, the tables its layout shows as Markdown tables."""
     page = document[index]
     text_page = page.get_textpage()
     try:
-        return text_page.get_text_range()
+        return with_tables(text_page, text_page.get_text_range(), page.get_width())
     finally:
         text_page.close()
         page.close()
