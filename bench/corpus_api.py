@@ -8,7 +8,8 @@ say), against the servers of DOCINTAKE_*.
 
 - `corpus`: uploads every file of CORPUS ($DOCINTAKE_CORPUS_DIR, else /work/shared/corpus) through the gateway in
   batches of 100, each under its path in the corpus, waits for every batch to finish and prints, per extension,
-  files ingested and failed, then each failure with its error code and reason, and the seconds it all took.
+  files ingested and failed (a status names a file by its base name: files of one name in two folders count
+  under the outcome of one of them), then each failure with its error code and reason, and the seconds it all took.
 - `latency`: a batch of 50 text files alone, then the same 50 behind a scan of `--scan-pages` pages (rendered from
   known text at 300 dpi) first in the same batch; prints each run's text-file latency (from the start of the
   upload to the file's DocumentIngested) at p50 and p95, and their ratio. Then the scan's OCR pass (from its
@@ -52,7 +53,7 @@ class Running:
         self.port = free_port()
         self.services = system(settings, 1, {
             "DOCINTAKE_GATEWAY_PORT": str(self.port), "DOCINTAKE_STATUS_PORT": str(free_port()),
-            "DOCINTAKE_INGESTOR_METRICS_PORT": "0", "DOCINTAKE_REQUIRED_METADATA": "", **env,
+            "DOCINTAKE_INGESTOR_METRICS_PORT": str(free_port()), **env,
         }, Path(tempfile.mkdtemp(prefix="docintake-bench-")))
         self.api_key = settings.api_key_list[0]
 
@@ -107,10 +108,11 @@ async def corpus_run(settings: Settings, corpus: Path) -> None:
     for name, _ in files:
         by_extension[Path(name).suffix.lower() or "(none)"].append(Path(name).name)
     print(f"{'extension':<10}{'files':>6}{'ingested':>10}{'failed':>8}")
+    total = 0
     for extension, names in sorted(by_extension.items()):
         ingested = sum(outcomes.get(name) in ("ingested", "updated", "unchanged") for name in names)
+        total += ingested
         print(f"{extension:<10}{len(names):>6}{ingested:>10}{len(names) - ingested:>8}")
-    total = sum(outcome in ("ingested", "updated", "unchanged") for outcome in outcomes.values())
     print(f"{'all':<10}{len(files):>6}{total:>10}{len(files) - total:>8}   in {elapsed:.1f} s")
     for name, failure in sorted(failures.items()):
         print(f"  {name}: {failure.get('error_code')}: {failure.get('error')}")
