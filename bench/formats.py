@@ -1,11 +1,13 @@
 """Side by side: which extractor gets text out of how many files of a real-world corpus, and how fast.
 
-    .venv/bin/python bench/formats.py [CORPUS] [--only docintake,kreuzberg,markitdown]
+    .venv/bin/python bench/formats.py [CORPUS] [--only docintake,docintake-text-pass,kreuzberg,markitdown]
 
 CORPUS defaults to $DOCINTAKE_CORPUS_DIR, else /work/shared/corpus. Each candidate reads every file in
 this one process, one file after another; a file counts as read when the candidate returns non-blank
-text for it. Prints, per file extension and in all, files with text / files and seconds. A candidate
-whose package is not installed is named and skipped. kreuzberg runs as docintake configures it for the
+text for it. Prints, per file extension and in all, files with text / files and seconds. `docintake` OCRs what
+needs it (scans, images, Office files of pictures) in this process; `docintake-text-pass` is its text pass alone
+(no OCR: a file with pages to OCR counts as without text), the one to set beside kreuzberg, which never OCRs
+here. A candidate whose package is not installed is named and skipped. kreuzberg runs as docintake configures it for the
 formats it reads there (no OCR, no cache), so the figures compare extraction alone.
 """
 
@@ -33,6 +35,23 @@ def docintake() -> Extractor:
     return extract
 
 
+def docintake_text_pass() -> Extractor:
+    """docintake without OCR, as its text pass reads: a file with pages to OCR has no text here (the OCR workers
+    read it); what compares with kreuzberg configured never to OCR."""
+    from docintake.ingestor.adapters.parsers.formats import parse_file
+    from docintake.ingestor.adapters.parsers.ocr import OcrOptions
+    from docintake.ingestor.domain.failures import IngestError
+
+    def extract(path: Path) -> str:
+        try:
+            parsed = parse_file(path, path.name, ocr=OcrOptions(deferred=True))
+        except IngestError:  # NeedsOcr among them
+            return ""
+        return "\n".join(section.text for section in parsed.sections)
+
+    return extract
+
+
 def kreuzberg() -> Extractor:
     import kreuzberg
 
@@ -56,7 +75,8 @@ def markitdown() -> Extractor:
 
 
 CANDIDATES: dict[str, Callable[[], Extractor]] = {
-    "docintake": docintake, "kreuzberg": kreuzberg, "markitdown": markitdown,
+    "docintake": docintake, "docintake-text-pass": docintake_text_pass, "kreuzberg": kreuzberg,
+    "markitdown": markitdown,
 }
 
 

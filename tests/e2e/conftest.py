@@ -38,8 +38,14 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def running_system(settings, tmp_path_factory):
-    running = System(settings, tmp_path_factory.mktemp("system")).start()
+def system_env() -> dict[str, str]:
+    """Settings of the module's system beside the defaults: a module that needs others overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def running_system(settings, tmp_path_factory, system_env):
+    running = System(settings, tmp_path_factory.mktemp("system"), env=system_env).start()
     yield running
     running.stop()
 

@@ -1,7 +1,8 @@
 """OCR does not hold anything up: a long scan and 50 text files in one batch, on a system whose ingestor has one
 text worker and one OCR worker; the text files finish first while the scan is OCR'd on its own queue, and the
 batch's status and its live stream show the scan's pages done moving up to its pages total. A scan over the page
-cap fails with a reason that names it. Needs Debian's tesseract (`make test` installs it)."""
+cap fails with a reason that names it. A Word file whose only text is a picture is OCR'd there too. Needs Debian's
+tesseract (`make test` installs it)."""
 
 import asyncio
 import json
@@ -10,10 +11,11 @@ from uuid import uuid4
 
 import pytest
 
-from tests.e2e.conftest import System
 from tests.support.batches import INGEST, csv_mapping, status, upload, wait_until_finished
 from tests.support.eventually import eventually
+from tests.support.graph import graph_count
 from tests.unit.ingestor import scans
+from tests.unit.ingestor.test_office_pictures import INVOICE_PICTURE, docx_of_pictures
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
 
@@ -21,19 +23,11 @@ SCAN_PAGES, TEXT_FILES, PAGE_CAP = 12, 50, 20
 
 
 @pytest.fixture(scope="module")
-def ocr_system(settings, tmp_path_factory):
-    running = System(settings, tmp_path_factory.mktemp("system"), env={
+def system_env() -> dict[str, str]:
+    return {
         "DOCINTAKE_WORKERS": "1", "DOCINTAKE_OCR_WORKERS": "1", "DOCINTAKE_OCR_PROGRESS_INTERVAL_SECONDS": "0.3",
         "DOCINTAKE_OCR_MAX_PAGES": str(PAGE_CAP), "DOCINTAKE_STREAM_POLL_SECONDS": "0.2",
-    }).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-async def api(ocr_system):
-    async with ocr_system.client() as http:
-        yield http
+    }
 
 
 def scan(pages: int, tag: str) -> bytes:
@@ -120,3 +114,17 @@ async def test_a_scan_over_the_page_cap_fails_with_the_cap_named(api):
         f"The document needs OCR on {PAGE_CAP + 1} pages, more than the {PAGE_CAP} one document may have OCR'd "
         "(DOCINTAKE_OCR_MAX_PAGES); split it or raise the limit"
     )
+
+
+async def test_a_word_file_whose_only_text_is_a_picture_is_ocrd_on_the_ocr_queue(api, settings):
+    name = f"pasted-scan-{uuid4().hex[:8]}.docx"
+    accepted = await upload(api, [(name, docx_of_pictures(INVOICE_PICTURE))], csv_mapping({name: {"author": "Ada"}}))
+
+    final, _ = await wait_until_finished(api, accepted["batch_id"], timeout=120)
+
+    assert final["status"] == "completed", final
+    assert (entry(final, name)["ocr_pages_done"], entry(final, name)["ocr_pages_total"]) == (1, 1)
+    invoice_number_found = await graph_count(settings, """
+        MATCH (:Source {path: $path})-[:CURRENT]->(:Document)<-[:PART_OF]-(c:Chunk)
+        WHERE c.text CONTAINS 'Invoice number 4711' RETURN count(c) AS n""", path=name)
+    assert invoice_number_found == 1

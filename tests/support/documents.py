@@ -38,6 +38,51 @@ def pdf(pages: Sequence[str]) -> bytes:
     return buffer.getvalue()
 
 
+def outlined_pdf(pages: Sequence[Sequence[tuple[int | None, str]]]) -> bytes:
+    """A PDF with one page per list of lines, each line (level, text): a line with a level is a heading, and a
+    bookmark of the PDF's outline at that level (0 the outermost) points at it; a line without one is body text."""
+    buffer = io.BytesIO()
+    document = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    marks = 0
+    for lines in pages:
+        y = A4[1] - 60
+        for level, line in lines:
+            document.setFont("Helvetica-Bold" if level is not None else "Helvetica", 10)
+            document.drawString(50, y, line)
+            if level is not None:
+                marks += 1
+                document.bookmarkHorizontal(f"mark{marks}", 0, y + 12)
+                document.addOutlineEntry(line, f"mark{marks}", level=level)
+            y -= 14
+        document.showPage()
+    document.save()
+    return buffer.getvalue()
+
+
+def laid_out_pdf(blocks: Sequence[tuple[float, Sequence[str]]], by_columns: bool = False) -> bytes:
+    """One page of text laid out in columns: each block (x, lines) a column of lines starting at that x, line n of
+    every block on the same baseline. Written row by row (a table's order), or `by_columns` (prose in columns)."""
+    buffer = io.BytesIO()
+    document = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    document.setFont("Helvetica", 10)
+    placed = [(x, A4[1] - 60 - 14 * n, line) for x, lines in blocks for n, line in enumerate(lines)]
+    for x, y, line in sorted(placed, key=(lambda p: (p[0], -p[1])) if by_columns else (lambda p: (-p[1], p[0]))):
+        if line:
+            document.drawString(x, y, line)
+    document.showPage()
+    document.save()
+    return buffer.getvalue()
+
+
+def with_bookmark(pdf_bytes: bytes, title: str, page_index: int) -> bytes:
+    """The PDF with one more top-level bookmark, pointing at the top of a page (pypdf)."""
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes)))
+    writer.add_outline_item(title=title, page_number=page_index)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 def image_pdf() -> bytes:
     """A PDF whose only page is a picture (of shapes, not of text): nothing to extract without OCR."""
     picture = Image.new("RGB", (400, 300), "white")

@@ -107,7 +107,7 @@ def test_pptx_gives_a_section_per_slide_titled_by_the_slide(write):
     assert "Zip bombs" in document.sections[1].text
 
 
-def test_xlsx_gives_a_section_per_sheet_as_a_markdown_table(write):
+def test_xlsx_gives_a_section_per_sheet_as_a_markdown_table_its_number_the_page(write):
     stock = [["Item", "Count"], ["bolt", 3.0], [None, None], ["nut", 12.5]]
     data = documents.xlsx({"Stock": stock, "Empty": []})
 
@@ -115,7 +115,7 @@ def test_xlsx_gives_a_section_per_sheet_as_a_markdown_table(write):
 
     assert document.detected_type == "xlsx"
     table = "| Item | Count |\n| --- | --- |\n| bolt | 3 |\n| nut | 12.5 |"
-    assert document.sections == (Section(table, heading_path=("Stock",)),)
+    assert document.sections == (Section(table, page=1, heading_path=("Stock",)),)
 
 
 def test_markdown_sections_follow_atx_headings_but_not_inside_code(write):

@@ -33,6 +33,9 @@ from docintake.ingestor.adapters.parsers.members import Budget, Members
 from docintake.ingestor.adapters.parsers.ocr import MAX_PIXELS, RENDER_DPI, Ocr, OcrOptions
 from docintake.ingestor.adapters.parsers.opendocument import parse_odp
 from docintake.ingestor.adapters.parsers.outlook import parse_msg
+from docintake.ingestor.adapters.parsers.pdf_outline import headed_sections, outline
+from docintake.ingestor.adapters.parsers.pdf_tables import with_tables
+from docintake.ingestor.adapters.parsers.pictures import MEDIA_FOLDERS, or_pictures
 from docintake.ingestor.adapters.parsers.sections import Sections, markdown_sections
 from docintake.ingestor.adapters.parsers.tables import markdown_table
 from docintake.ingestor.adapters.parsers.text import (
@@ -128,13 +131,16 @@ def _no_text_reason(kind: str) -> str:
         return "No text: the PDF has no text layer, and OCR found no text on its pages (they may be blank)"
     if kind in PILLOW_FORMATS:
         return "No text: OCR found no text in the image"
-    if kind in ("docx", "pptx", "doc", "ppt", "odt", "odp"):
-        return "No extractable text: the document may hold only pictures, which are not OCR'd in Office documents"
+    if kind in MEDIA_FOLDERS:
+        return "No extractable text: the document is blank (no text, and no picture that could hold any)"
+    if kind in ("doc", "ppt"):
+        return "No extractable text: the document may hold only pictures, which are not OCR'd in 97-2003 files"
     return "No extractable text: the file is blank"
 
 
 def parse_pdf(path: Path, ocr: Ocr) -> Extracted:
-    """A section per page: its text layer, or the text OCR reads in it where it has none but shows something."""
+    """A section per page, or per bookmark of the outline where one starts on it: its text layer, or the text OCR
+    reads in it where it has none but shows something."""
     try:
         document = pypdfium2.PdfDocument(path)
     except pypdfium2.PdfiumError as exc:
@@ -151,10 +157,7 @@ def parse_pdf(path: Path, ocr: Ocr) -> Extracted:
         for index in scanned:
             image, dpi = _render(document, index)
             texts[index] = ocr.read(image, dpi, index + 1)
-        scanned_pages = set(scanned)
-        return [
-            Section(text, page=index + 1, ocr=index in scanned_pages) for index, text in enumerate(texts)
-        ], pages
+        return headed_sections(texts, set(scanned), outline(document)), pages
     finally:
         document.close()
 
@@ -180,10 +183,11 @@ def _render(document: pypdfium2.PdfDocument, index: int) -> tuple[Image.Image, f
 
 
 def _pdf_page_text(document: pypdfium2.PdfDocument, index: int) -> str:
+    """The page's text layer, the tables its layout shows as Markdown tables."""
     page = document[index]
     text_page = page.get_textpage()
     try:
-        return text_page.get_text_range()
+        return with_tables(text_page, text_page.get_text_range(), page.get_width())
     finally:
         text_page.close()
         page.close()
@@ -294,7 +298,10 @@ def parse_xlsx(path: Path) -> Extracted:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         try:
             sheets = workbook.worksheets
-            return [Section(_sheet_text(sheet), heading_path=(sheet.title,)) for sheet in sheets], len(sheets)
+            return [
+                Section(_sheet_text(sheet), page=number, heading_path=(sheet.title,))
+                for number, sheet in enumerate(sheets, start=1)
+            ], len(sheets)
         finally:
             workbook.close()
 
@@ -532,6 +539,7 @@ PARSERS: dict[str, Callable[[Path], Extracted]] = {
     **{kind: partial(kreuzberg_formats.extract, kind=kind) for kind in kreuzberg_formats.MIME_TYPES if kind != "msg"},
     "docx": parse_docx,
     "pptx": parse_pptx,
+    "odp": parse_odp,
     "xlsx": parse_xlsx,
     "text": parse_text,
     "markdown": parse_markdown,
@@ -540,12 +548,13 @@ PARSERS: dict[str, Callable[[Path], Extracted]] = {
     "html": parse_html,
     "eml": parse_eml,
     "json": parse_json,
-    "odp": parse_odp,
 }
-# formats read by OCR, all or in part, within the upload's OCR bounds
+# formats read by OCR, all or in part, within the upload's OCR bounds: tried before PARSERS, which Office documents
+# whose pictures are OCR'd where they have no text of their own are in too
 OCR_PARSERS: dict[str, Callable[[Path, Ocr], Extracted]] = {
     "pdf": parse_pdf,
     **{kind: partial(parse_image, kind=kind) for kind in PILLOW_FORMATS},
+    **{kind: or_pictures(PARSERS[kind], kind) for kind in MEDIA_FOLDERS},
 }
 # formats that hold files of their own, each read as a document
 CONTAINER_PARSERS: dict[str, Callable[[Path, Members], Extracted]] = {

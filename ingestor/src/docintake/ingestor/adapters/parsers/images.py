@@ -32,11 +32,11 @@ def parse_image(path: Path, ocr: Ocr, kind: str) -> tuple[list[Section], int | N
                 image.seek(index)
                 if image.width * image.height > MAX_IMAGE_PIXELS:
                     raise _too_large()
-                sections.append(Section(ocr.read(image, _dpi(image), index + 1), page=index + 1, ocr=True))
+                sections.append(Section(ocr.read(image, dpi_of(image), index + 1), page=index + 1, ocr=True))
     return sections, pages
 
 
-def _dpi(image: Image.Image) -> float | None:
+def dpi_of(image: Image.Image) -> float | None:
     dpi = image.info.get("dpi")
     try:
         value = float(dpi[0]) if isinstance(dpi, tuple) else float(dpi) if dpi else None

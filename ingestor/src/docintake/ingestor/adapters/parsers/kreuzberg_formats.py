@@ -1,8 +1,12 @@
 """The formats read through kreuzberg's Rust extractors: legacy Office, OpenDocument text and spreadsheets, RTF,
-EPUB and the text of an Outlook message. Configured never to OCR, cache or fetch anything: text is all it gives;
-spreadsheets as Markdown (a sheet's name a `##` heading, its cells a Markdown table), the rest as plain text (its
-Markdown of documents holds emphasis marks and HTML entities)."""
+EPUB and the text of an Outlook message. Configured never to OCR, cache or fetch anything: text is all it gives.
+Documents and spreadsheets come as Markdown, for their structure: headings (a sheet's name a `##` heading) start
+sections, tables are Markdown tables; what else Markdown marks (emphasis, links, pictures, escapes, HTML entities)
+is taken out, leaving the words. A mail's text comes plain."""
 
+import html
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import kreuzberg
@@ -20,7 +24,7 @@ EXTRACTION_CONFIG = ExtractionConfig(  # type: ignore[call-arg]  # its stubs lac
     concurrency=ConcurrencyConfig(max_threads=1),  # the parser pool's processes are the parallelism
     tree_sitter=TreeSitterConfig(enabled=False),  # it would download grammars
 )
-MARKDOWN_FORMATS = frozenset(("xls", "ods"))
+MARKDOWN_FORMATS = frozenset(("doc", "xls", "ppt", "odt", "ods", "rtf", "epub"))
 MARKDOWN_CONFIG = ExtractionConfig(  # type: ignore[call-arg]  # as above
     use_cache=False,
     ocr=None,
@@ -59,6 +63,29 @@ def extract(path: Path, kind: str) -> tuple[list[Section], int | None]:
     pages = metadata.get("slide_count") or metadata.get("sheet_count")  # where it counts them, they are pages
     count = int(pages) if pages else None
     if kind in MARKDOWN_FORMATS:
-        return markdown_sections(result.content), count
+        sections = markdown_sections(words_of_markdown(result.content))
+        if kind in ("xls", "ods"):  # a section per sheet: its number is its page
+            sections = [replace(section, page=number) for number, section in enumerate(sections, start=1)]
+        return sections, count
     subject = str(metadata.get("subject") or "").strip()
     return [Section(result.content, heading_path=(subject,) if subject else ())], count
+
+
+_PICTURE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|(?<![\w\\])_)(?=\S)(.+?)(?<=\S)\1(?!\w)")
+_ESCAPE = re.compile(r"\\([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{}~])")  # not a pipe: it would end a table cell
+_RULE = re.compile(r"^ {0,3}(?:-{3,}|\*{3,}|_{3,})[ \t]*$", re.MULTILINE)
+_CELL_PADDING = re.compile(r"(?<=\S) {2,}(?=\|)|(?<=\|) {2,}|(?<=---)-+")  # in table lines: columns aligned
+_TABLE_LINE = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
+
+
+def words_of_markdown(markdown: str) -> str:
+    """The Markdown's headings and tables as they are, the rest of its marks taken out: pictures and rules go,
+    links become their text, emphasis its words, escapes and HTML entities the characters they stand for."""
+    text = _RULE.sub("", _PICTURE.sub("", markdown))
+    text = _LINK.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _TABLE_LINE.sub(lambda line: _CELL_PADDING.sub(lambda pad: " " if pad.group()[0] == " " else "",
+                                                          line.group()), text)
+    return html.unescape(_ESCAPE.sub(r"\1", text))
