@@ -37,6 +37,13 @@ class IngestorSettings(Settings):
     ocr_prefetch: int = 0
     # How often a running OCR job publishes its progress (DocumentProgressed), when it moved.
     ocr_progress_interval_seconds: float = 2.0
+    # A document whose text passes this many bytes (a TXT, Markdown, CSV, TSV or JSON file: whose file does) is
+    # chunked in its parser process (the text formats read as a stream) into a spool file, and written into the
+    # graph staged: in transactions of at most staged_transaction_bytes of chunk text, then made current in one.
+    large_document_bytes: int = 16 * MiB
+    staged_transaction_bytes: int = 8 * MiB
+    # A staged copy (or a retired version being removed) untouched this long is taken as abandoned by its writer.
+    staged_lease_seconds: float = 300.0
     retry_backoff_max_seconds: float = 30.0
     # /healthz, /readyz and Prometheus /metrics; port 0: none. Each ingestor on a machine needs its
     # own port: one whose port is taken runs on without them.

@@ -7,17 +7,23 @@ Every call of the driver is inside graph_errors(): what leaves is GraphUnavailab
 import asyncio
 import math
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from docintake.contracts.events import DEFAULT_TENANT, DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
-from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.adapters.spool import chunk_row
+from docintake.ingestor.domain.document import Chunk, ParsedDocument, Spool
 from docintake.ingestor.domain.removals import SourceRemoval
 from docintake.ingestor.domain.versions import CurrentVersion, Figures, SourceWrite
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
+
+if TYPE_CHECKING:
+    from docintake.ingestor.adapters.staged_writes import StagedWriter
 
 # Everything is its tenant's: a tenant's documents, sources, chunks and metadata nodes are keyed within it,
 # so that two tenants' identical files or same-named authors never share a node.
@@ -59,11 +65,29 @@ ON CREATE SET s.created_at = datetime()
 SET s.locked_at = datetime()
 """
 
+# `old` gone, with its chunks and the metadata nodes nothing else links, each locked first.
+VERSION_REMOVED = """
+OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
+WITH old, collect(DISTINCT m) AS metadata
+FOREACH (m IN metadata | SET m.unlinked_at = datetime())
+WITH old, metadata
+CALL (old) {
+    MATCH (c:Chunk)-[:PART_OF]->(old)
+    DETACH DELETE c
+}
+DETACH DELETE old
+WITH metadata
+UNWIND metadata AS m
+WITH m WHERE NOT EXISTS { (m)--() }
+DELETE m
+"""
+
 # The version `old` a source no longer points at (replaced or deleted), with its chunks and the metadata
 # nodes nothing else links, gone once no source points at it: old_orphaned says whether it went. `old` is
 # locked first, and so are its metadata nodes, so that two transactions unlinking the last two links of
 # one node take turns and the second sees the first's unlinking. The replacement and the deletion of a
-# source both end with it.
+# source both end with it. A large version (written staged) is not removed here but retired under $retire_id,
+# for staged_writes to remove in bounded transactions once this one committed.
 ORPHANED_VERSION = """
 CALL (old) {
     WITH old WHERE old IS NOT NULL
@@ -71,54 +95,41 @@ CALL (old) {
 }
 WITH *, old IS NOT NULL AND NOT EXISTS { (:Source)-[:CURRENT]->(old) } AS old_orphaned
 CALL (old, old_orphaned) {
-    WITH old WHERE old_orphaned
-    OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
-    WITH old, collect(DISTINCT m) AS metadata
-    FOREACH (m IN metadata | SET m.unlinked_at = datetime())
-    WITH old, metadata
-    CALL (old) {
-        MATCH (c:Chunk)-[:PART_OF]->(old)
-        DETACH DELETE c
-    }
-    DETACH DELETE old
-    WITH metadata
-    UNWIND metadata AS m
-    WITH m WHERE NOT EXISTS { (m)--() }
-    DELETE m
+    WITH old WHERE old_orphaned AND old.staged
+    REMOVE old:Document
+    SET old:RetiredDocument, old.retired_id = $retire_id, old.touched_at = datetime()
+}
+CALL (old, old_orphaned) {
+    WITH old WHERE old_orphaned AND old.staged IS NULL
+""" + VERSION_REMOVED + """
 }
 """
 
-# Then, in one statement: the document, its chunks replaced in order, its metadata links; the source
-# pointed at it; and the version it replaced, with its chunks and the metadata nodes nothing else links,
-# gone once no source points at it.
-WRITE_DOCUMENT = """
-MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})
-OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
-WITH s, old, old.sha256 AS old_sha256
-MERGE (d:Document {tenant: $tenant, sha256: $sha256})
-ON CREATE SET d.first_ingested_at = datetime()
+# The chunks of $chunks created, part of `d`, linked in their order; `chunks`, in their order.
+CHUNKS_CREATED = """
+UNWIND $chunks AS chunk
+CREATE (c:Chunk {tenant: $tenant, document_sha256: $sha256, index: chunk.index, text: chunk.text})
+SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
+CREATE (c)-[:PART_OF]->(d)
+WITH c ORDER BY c.index
+WITH collect(c) AS chunks
+CALL (chunks) {
+    UNWIND range(0, size(chunks) - 2) AS i
+    WITH chunks[i] AS this, chunks[i + 1] AS next
+    CREATE (this)-[:NEXT]->(next)
+}
+"""
+
+# The end of a version's write, with `s` (its source, locked), `old` (the version it has now), `old_sha256` and `d`
+# (the document, its chunks written): its properties and metadata links; the source pointed at it; and the version
+# it replaced, with its chunks and the metadata nodes nothing else links, gone once no source points at it.
+LINK_VERSION = """
 SET d += $properties,
     d.last_ingested_at = datetime(),
     d.document_ids = CASE WHEN $document_id IN coalesce(d.document_ids, []) THEN d.document_ids
                           ELSE coalesce(d.document_ids, []) + $document_id END,
     d.batch_ids = CASE WHEN $batch_id IN coalesce(d.batch_ids, []) THEN d.batch_ids
                        ELSE coalesce(d.batch_ids, []) + $batch_id END
-WITH s, old, old_sha256, d
-CALL (d) {
-    MATCH (stale:Chunk)-[:PART_OF]->(d)
-    DETACH DELETE stale
-}
-CALL (d) {
-    UNWIND $chunks AS chunk
-    CREATE (c:Chunk {tenant: $tenant, document_sha256: $sha256, index: chunk.index, text: chunk.text})
-    SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
-    CREATE (c)-[:PART_OF]->(d)
-    WITH c ORDER BY c.index
-    WITH collect(c) AS chunks
-    UNWIND range(0, size(chunks) - 2) AS i
-    WITH chunks[i] AS this, chunks[i + 1] AS next
-    CREATE (this)-[:NEXT]->(next)
-}
 FOREACH (name IN $authors | MERGE (n:Author {tenant: $tenant, name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
 FOREACH (name IN $departments | MERGE (n:Department {tenant: $tenant, name: name}) MERGE (d)-[:BELONGS_TO]->(n))
 FOREACH (name IN $tags | MERGE (n:Tag {tenant: $tenant, name: name}) MERGE (d)-[:TAGGED]->(n))
@@ -140,6 +151,23 @@ WITH s, old, old_sha256, change
 SET s.replaced_document_deleted = CASE WHEN change = 'unchanged' THEN s.replaced_document_deleted ELSE old_orphaned END
 RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha256, old_orphaned
 """
+
+# Then, in one statement: the document, its chunks replaced in order, and LINK_VERSION.
+WRITE_DOCUMENT = """
+MATCH (s:Source {tenant: $tenant, collection: $collection, path: $path})
+OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
+WITH s, old, old.sha256 AS old_sha256
+MERGE (d:Document {tenant: $tenant, sha256: $sha256})
+ON CREATE SET d.first_ingested_at = datetime()
+WITH s, old, old_sha256, d
+CALL (d) {
+    MATCH (stale:Chunk)-[:PART_OF]->(d)
+    DETACH DELETE stale
+}
+CALL (d) {
+""" + CHUNKS_CREATED + """
+}
+""" + LINK_VERSION
 
 # The raw objects of the versions a source was written with; for a source written before they were kept,
 # its current version's, where the gateway put it.
@@ -205,18 +233,47 @@ async def _write_version(tx: AsyncManagedTransaction, parameters: dict[str, Any]
 
 
 async def _delete_source(tx: AsyncManagedTransaction, tenant: str, collection: str, path: str,
-                         sha256: str) -> SourceRemoval:
+                         sha256: str, retire_id: str) -> SourceRemoval:
     deleted = await (await tx.run(DELETE_SOURCE, tenant=tenant, collection=collection, path=path)).single()
     removed_sha256 = deleted["sha256"] if deleted is not None else None
-    orphan = await (await tx.run(REMOVE_IF_ORPHANED, tenant=tenant, sha256=removed_sha256 or sha256)).single(
-        strict=True)
+    orphan = await (await tx.run(REMOVE_IF_ORPHANED, tenant=tenant, sha256=removed_sha256 or sha256,
+                                 retire_id=retire_id)).single(strict=True)
     return SourceRemoval(deleted is not None, removed_sha256 or sha256, orphan["document_deleted"])
 
 
+def version_parameters(ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
+                       tenant: str) -> dict[str, Any]:
+    """The parameters of a version's write, but its chunks."""
+    return {
+        "tenant": tenant,
+        "collection": ref.collection,
+        "path": ref.source_path,
+        "sha256": ref.sha256,
+        "key": ref.key,
+        "document_id": str(ref.document_id),
+        "batch_id": batch_id,
+        "properties": document_properties(ref, metadata, parsed),
+        "authors": [metadata.author] if metadata.author else [],
+        "departments": [metadata.department] if metadata.department else [],
+        "tags": metadata.tags,
+        "categories": [metadata.category] if metadata.category else [],
+        "retire_id": str(uuid4()),
+    }
+
+
+def _text_bytes(chunks: Sequence[Chunk]) -> int:
+    return sum(len(chunk.text.encode()) for chunk in chunks)
+
+
 class KnowledgeGraph:
-    def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0):
+    """`staged`: writes documents whose chunk text passes `large_document_bytes` in bounded transactions."""
+
+    def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0,
+                 staged: "StagedWriter | None" = None, large_document_bytes: int = 16 << 20):
         self.driver = driver
         self.database = database
+        self.staged = staged
+        self.large_document_bytes = large_document_bytes
         # Cancelled batches this process heard of, and when each other batch was last found not cancelled:
         # each document asks twice, so the graph is asked at most once a second per batch.
         self.cancellation_max_age_seconds = cancellation_max_age_seconds
@@ -235,6 +292,8 @@ class KnowledgeGraph:
         for statement in (*MIGRATIONS, *SCHEMA):
             async with graph_errors():
                 await self.driver.execute_query(statement, database_=self.database)
+        if self.staged is not None:
+            await self.staged.ensure_schema()
 
     async def current_version(self, ref: DocumentRef, tenant: str = DEFAULT_TENANT) -> CurrentVersion | None:
         async with graph_errors():
@@ -252,37 +311,27 @@ class KnowledgeGraph:
         )
 
     async def write_document(
-        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
-        tenant: str = DEFAULT_TENANT,
+        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
+        chunks: Sequence[Chunk] | Spool, tenant: str = DEFAULT_TENANT,
     ) -> SourceWrite:
         """One transaction: the document, its chunks in order, its metadata nodes, its source pointed at it,
-        and the version that replaced, gone if nothing else has it. Idempotent."""
-        parameters = {
-            "tenant": tenant,
-            "collection": ref.collection,
-            "path": ref.source_path,
-            "sha256": ref.sha256,
-            "key": ref.key,
-            "document_id": str(ref.document_id),
-            "batch_id": batch_id,
-            "properties": document_properties(ref, metadata, parsed),
-            "chunks": [
-                {
-                    "index": c.index,
-                    "text": c.text,
-                    "page": c.page,
-                    "heading": c.heading,
-                    "heading_path": list(c.heading_path),
-                }
-                for c in chunks
-            ],
-            "authors": [metadata.author] if metadata.author else [],
-            "departments": [metadata.department] if metadata.department else [],
-            "tags": metadata.tags,
-            "categories": [metadata.category] if metadata.category else [],
-        }
+        and the version that replaced, gone if nothing else has it. Idempotent. A large document (a spool, or
+        chunks past large_document_bytes) is written staged instead, in bounded transactions (staged_writes)."""
+        parameters = version_parameters(ref, batch_id, metadata, parsed, tenant)
+        if self.staged is not None and (isinstance(chunks, Spool) or _text_bytes(chunks) > self.large_document_bytes):
+            return await self.staged.write(parameters, chunks)
+        if isinstance(chunks, Spool):
+            raise TypeError("a spooled document needs a staged writer")
+        parameters["chunks"] = [chunk_row(c) for c in chunks]
         async with graph_errors(), self.driver.session(database=self.database) as session:
-            return await session.execute_write(_write_version, parameters)
+            written = await session.execute_write(_write_version, parameters)
+        await self._remove_retired(written.replaced_document_deleted, parameters["retire_id"])
+        return written
+
+    async def _remove_retired(self, orphaned: bool, retire_id: str) -> None:
+        """A large version the write or deletion left to no source, removed in bounded transactions."""
+        if orphaned and self.staged is not None:
+            await self.staged.remove_retired(retire_id)
 
     async def source_objects(self, collection: str, path: str, tenant: str = DEFAULT_TENANT) -> list[str]:
         async with graph_errors():
@@ -294,8 +343,11 @@ class KnowledgeGraph:
     async def delete_source(self, collection: str, path: str, sha256: str,
                             tenant: str = DEFAULT_TENANT) -> SourceRemoval:
         """One transaction: the source gone, and its version with it if no other source of its tenant has it."""
+        retire_id = str(uuid4())
         async with graph_errors(), self.driver.session(database=self.database) as session:
-            return await session.execute_write(_delete_source, tenant, collection, path, sha256)
+            removal = await session.execute_write(_delete_source, tenant, collection, path, sha256, retire_id)
+        await self._remove_retired(removal.document_deleted, retire_id)
+        return removal
 
     async def mark_cancelled(self, batch_id: str) -> None:
         self._cancelled.add(batch_id)
