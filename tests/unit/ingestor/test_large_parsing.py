@@ -2,6 +2,8 @@
 the large-document size chunked where it is parsed into a spool of bounded records."""
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,16 @@ async def test_the_pool_hands_back_a_spool_for_a_large_file(tmp_path):
     assert parsed.detected_type == "csv" and parsed.spool is not None
     rows = [row for record in spooled_rows(parsed.spool.path) for row in record]
     assert len(rows) == parsed.spool.chunks and all(row["text"].startswith("| id | text |") for row in rows)
+
+
+def test_the_main_process_imports_no_parser():
+    code = ("import sys, docintake.ingestor.bootstrap; "
+            "print(sorted(m for m in ('docintake.ingestor.adapters.parsers.formats', 'kreuzberg', 'pypdfium2', "
+            "'docx', 'openpyxl', 'pptx', 'selectolax') if m in sys.modules))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
+
+
+def test_the_parsers_import_kreuzberg_only_for_its_formats():
+    code = "import sys, docintake.ingestor.adapters.parsers.formats; print('kreuzberg' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
