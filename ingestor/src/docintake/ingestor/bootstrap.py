@@ -46,7 +46,8 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
         # The text pass never OCRs: a document that needs it goes to the OCR queue, read by OCR workers
         # in processes of their own, within their own limits, started with the first scan.
         pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes,
-                          ocr=dataclasses.replace(settings.ocr, deferred=True), spooling=spooling)
+                          ocr=dataclasses.replace(settings.ocr, deferred=True), spooling=spooling,
+                          max_documents=settings.parser_max_documents)
         ocr_pool = ParserPool(settings.ocr_workers, settings.ocr_parse_timeout_seconds, settings.max_expanded_bytes,
                               ocr=settings.ocr, spooling=spooling, lazy=True) if settings.runs_ocr else None
         pools = [each for each in (pool if settings.runs_text else None, ocr_pool) if each is not None]

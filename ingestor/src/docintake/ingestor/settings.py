@@ -16,6 +16,9 @@ class IngestorSettings(Settings):
     ingestor_role: Literal["all", "text", "ocr"] = "all"
     workers: int = os.cpu_count() or 2
     prefetch: int = 0  # 0: twice the workers plus two, so the pool never waits on the broker
+    # A parser process is replaced by a fresh one after this many documents (0: never), giving back the memory its
+    # parsing libraries kept: the ingestor with its workers peaked at 521-545 MiB without, 455 MiB at 20.
+    parser_max_documents: int = 50
     chunk_size: int = 1000
     chunk_overlap: int = 150
     # Comma-separated metadata fields every document must have, e.g. "author,department".

@@ -44,7 +44,9 @@ class ParserPool:
     """`parse_function`: runs in the workers (importable there by name); None: formats.parse_file, imported by the
     workers only. `spooling`: how large documents are chunked in the workers; None: never. A file past its
     threshold may take a second per MiB longer than `timeout_seconds`. `lazy`: the workers start with the first
-    document, not at start(): for a pool that may never be needed (OCR on an ingestor that sees no scan)."""
+    document, not at start(): for a pool that may never be needed (OCR on an ingestor that sees no scan).
+    `max_documents`: a worker is replaced by a fresh one after that many (0: never), which gives back what the
+    parsing libraries kept (some 30 to 100 MiB a worker over a few hundred mixed documents)."""
 
     def __init__(
         self, workers: int, timeout_seconds: float, max_expanded_bytes: int,
@@ -52,6 +54,7 @@ class ParserPool:
         ocr: OcrOptions = OcrOptions(),
         spooling: Spooling | None = None,
         lazy: bool = False,
+        max_documents: int = 0,
     ):
         self.workers = workers
         self.ocr = ocr
@@ -60,6 +63,7 @@ class ParserPool:
         self.parse_function = parse_function
         self.spooling = spooling
         self.lazy = lazy
+        self.max_documents = max_documents
         self._pool = self._new_pool()
         self._closed = False
         self._started = asyncio.Lock()
@@ -68,7 +72,7 @@ class ParserPool:
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["docintake.ingestor.adapters.parsers.formats"])
-        return ProcessPool(max_workers=self.workers, context=context)
+        return ProcessPool(max_workers=self.workers, max_tasks=self.max_documents, context=context)
 
     def _working_pool(self) -> ProcessPool:
         """The pool, replaced first if it broke: pebble gives up on a pool whose worker died while idle."""

@@ -6,6 +6,7 @@ figures, so that neither process holds the document more than a section or a rec
 Imported by the ingestor's main process too, so it imports no parsing library itself: parse_file is imported in
 the parser process that runs it."""
 
+import ctypes
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,7 +41,24 @@ def spool_path(path: Path) -> Path:
 
 def parse_document(parse_function: ParseFunction | None, spooling: Spooling, path: Path, filename_hint: str,
                    max_expanded_bytes: int, ocr: "OcrOptions") -> ParsedDocument:
-    """`parse_function` (formats.parse_file when None) for a document of ordinary size; a large one spooled."""
+    """`parse_function` (formats.parse_file when None) for a document of ordinary size; a large one spooled. What
+    the parse freed goes back to the system after it, so that a worker stays near the size of its libraries."""
+    try:
+        return _parse_document(parse_function, spooling, path, filename_hint, max_expanded_bytes, ocr)
+    finally:
+        release_freed_memory()
+
+
+def release_freed_memory() -> None:
+    """glibc keeps the heap a process freed for its next allocations; a parse of a document leaves tens of MiB."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _parse_document(parse_function: ParseFunction | None, spooling: Spooling, path: Path, filename_hint: str,
+                    max_expanded_bytes: int, ocr: "OcrOptions") -> ParsedDocument:
     from docintake.ingestor.adapters.parsers.detect import detect_type
     from docintake.ingestor.adapters.parsers.streamed import STREAMED, streamed_sections
 
@@ -64,7 +82,10 @@ def parse_whole(path: Path, filename_hint: str, max_expanded_bytes: int, ocr: "O
     """formats.parse_file, imported in the process that runs it."""
     from docintake.ingestor.adapters.parsers.formats import parse_file
 
-    return parse_file(path, filename_hint, max_expanded_bytes, ocr)
+    try:
+        return parse_file(path, filename_hint, max_expanded_bytes, ocr)
+    finally:
+        release_freed_memory()
 
 
 class _Tally:
