@@ -1,6 +1,7 @@
 """Large documents in the parser process: the text formats read as a stream, section by section, and a document past
 the large-document size chunked where it is parsed into a spool of bounded records."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from docintake.ingestor.adapters.parsers.ocr import OcrOptions
 from docintake.ingestor.adapters.parsers.text import decode_text
 from docintake.ingestor.adapters.spool import SpoolReader
 from docintake.ingestor.domain.chunking import chunk_sections
+from docintake.ingestor.domain.document import ParsedDocument, Section
 
 
 @pytest.fixture
@@ -122,3 +124,18 @@ def test_the_main_process_imports_no_parser():
 def test_the_parsers_import_kreuzberg_only_for_its_formats():
     code = "import sys, docintake.ingestor.adapters.parsers.formats; print('kreuzberg' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def process_id(path: Path, filename_hint: str, max_expanded_bytes: int, ocr: OcrOptions) -> ParsedDocument:
+    return ParsedDocument("text", (Section(str(os.getpid())),), 1)
+
+
+async def test_a_parser_process_is_replaced_after_its_documents(tmp_path):
+    path = tmp_path / "document"
+    path.write_text("x")
+    pool = ParserPool(1, timeout_seconds=30, max_expanded_bytes=1 << 20, parse_function=process_id, max_documents=2)
+    try:
+        pids = [(await pool.parse(path, "x.txt")).sections[0].text for _ in range(4)]
+    finally:
+        pool.close()
+    assert len(set(pids)) >= 2 and max(pids.count(pid) for pid in pids) <= 2  # the start-up task counts too
