@@ -55,10 +55,10 @@ def docintake_text_pass() -> Extractor:
 def kreuzberg() -> Extractor:
     import kreuzberg
 
-    from docintake.ingestor.adapters.parsers.kreuzberg_formats import EXTRACTION_CONFIG
+    from docintake.ingestor.adapters.parsers.kreuzberg_formats import extraction_config
 
     def extract(path: Path) -> str:
-        return kreuzberg.extract_file_sync(path, config=EXTRACTION_CONFIG).content
+        return kreuzberg.extract_file_sync(path, config=extraction_config()).content
 
     return extract
 

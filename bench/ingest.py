@@ -22,8 +22,9 @@ from bench.system import per_minute  # noqa: E402
 from deploy.native.services import ServiceProcess  # noqa: E402
 from deploy.native.settings import DeploySettings  # noqa: E402
 from docintake.contracts.metadata import DocumentMetadata  # noqa: E402
-from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph, write_parameters  # noqa: E402
+from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph, version_parameters  # noqa: E402
 from docintake.ingestor.adapters.parsers.formats import parse_file  # noqa: E402
+from docintake.ingestor.adapters.spool import chunk_row  # noqa: E402
 from docintake.ingestor.domain.chunking import chunk_sections  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
 from docintake.platform.graphdb import open_driver  # noqa: E402
@@ -56,7 +57,8 @@ async def floor(settings: IngestorSettings, store: ObjectStore, events) -> float
             parsed = parse_file(path, ref.filename, settings.max_expanded_bytes)
             chunks = chunk_sections(parsed.sections, settings.chunk_size, settings.chunk_overlap)
             metadata = DocumentMetadata.validate_raw(ref.metadata)
-            pending.append(write_parameters(ref, str(event.batch_id), metadata, parsed, chunks))
+            pending.append({**version_parameters(ref, str(event.batch_id), metadata, parsed),
+                            "chunks": [chunk_row(chunk) for chunk in chunks]})
             if len(pending) == settings.write_batch_size:
                 await graph.write_documents(pending)
                 pending = []

@@ -9,21 +9,22 @@ from types import ModuleType
 import pytest
 
 from docintake.gateway.adapters import source_catalog
-from docintake.ingestor.adapters import knowledge_graph
+from docintake.ingestor.adapters import knowledge_graph, staged_writes
 from docintake.platform.graphdb import open_driver
 from docintake.status.adapters import neo4j_progress_repository, neo4j_webhook_deliveries
 
-MODULES = (knowledge_graph, source_catalog, neo4j_progress_repository, neo4j_webhook_deliveries)
+MODULES = (knowledge_graph, staged_writes, source_catalog, neo4j_progress_repository, neo4j_webhook_deliveries)
 # Parts of statements, never sent alone.
-FRAGMENTS = {"ORPHANED_VERSION", "_WITH_ITEMS", "_LOCK", "_OF_A_READABLE_BATCH", "_LOCKED"}
+FRAGMENTS = {"ORPHANED_VERSION", "LINK_VERSION", "CHUNKS_CREATED", "VERSION_REMOVED",
+             "_WITH_ITEMS", "_LOCK", "_OF_A_READABLE_BATCH", "_LOCKED"}
 SCANS = {"AllNodesScan", "NodeByLabelScan", "DirectedAllRelationshipsScan", "UndirectedAllRelationshipsScan",
          "DirectedRelationshipTypeScan", "UndirectedRelationshipTypeScan"}
-STATEMENT = re.compile(r"^\s*(MATCH|MERGE|OPTIONAL MATCH|UNWIND|CALL|CREATE)\b")
+STATEMENT = re.compile(r"^\s*(MATCH|MERGE|OPTIONAL MATCH|UNWIND|CALL|CREATE|WITH)\b")
 # Parameters whose value is a list or a map; the rest are planned with a string or a number.
 LISTS = {"documents", "sources", "paths", "chunks", "authors", "departments", "tags", "categories", "event_ids",
          "items", "unfinished", "terminal", "deliveries", "ids"}
-MAPS = {"properties", "batch"}
-NUMBERS = {"limit", "page", "since", "cutoff", "settled_before", "applied_before", "finished_before",
+MAPS = {"document", "properties", "batch"}
+NUMBERS = {"lease_seconds", "limit", "page", "since", "cutoff", "settled_before", "applied_before", "finished_before",
            "after_created_at", "now", "lease_until", "before"}
 
 
@@ -65,7 +66,8 @@ async def driver(settings):
 
 def test_every_adapter_statement_is_collected():
     names = {name for name, _ in ALL}
-    assert {"knowledge_graph.WRITE_DOCUMENTS", "source_catalog.COLLECTION_SOURCES", "neo4j_progress_repository._SAVE",
+    assert {"knowledge_graph.WRITE_DOCUMENTS", "staged_writes.STAGE", "staged_writes.SWITCH",
+            "staged_writes.ABANDONED", "source_catalog.COLLECTION_SOURCES", "neo4j_progress_repository._SAVE",
             "neo4j_progress_repository._TENANT_TOTALS", "neo4j_webhook_deliveries._CLAIM"} <= names
 
 

@@ -10,6 +10,8 @@ from faststream import FastStream
 
 from docintake.ingestor.adapters.knowledge_graph import KnowledgeGraph
 from docintake.ingestor.adapters.parser_pool import ParserPool
+from docintake.ingestor.adapters.parsers.large import Spooling
+from docintake.ingestor.adapters.staged_writes import StagedWriter
 from docintake.ingestor.domain.document import ParsedDocument
 from docintake.ingestor.entrypoints import probes
 from docintake.ingestor.entrypoints.subscribers import announce, broker
@@ -31,17 +33,23 @@ def build_app(settings: IngestorSettings | None = None, tracing: Tracing | None 
     tracing = tracing or configure_tracing("docintake-ingestor", settings)
     tracing.instrument_broker(broker)
     driver = open_driver(settings)
-    graph = KnowledgeGraph(driver, settings.neo4j_database, write_batch_size=settings.write_batch_size)
+    staged = StagedWriter(driver, settings.neo4j_database, settings.staged_transaction_bytes,
+                          settings.staged_lease_seconds)
+    graph = KnowledgeGraph(driver, settings.neo4j_database, write_batch_size=settings.write_batch_size, staged=staged,
+                           large_document_bytes=settings.large_document_bytes)
+    spooling = Spooling(settings.large_document_bytes, settings.staged_transaction_bytes, settings.chunk_size,
+                        settings.chunk_overlap)
     store = ObjectStore(settings)
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         # The text pass never OCRs: a document that needs it goes to the OCR queue, read by OCR workers
-        # in processes of their own, within their own limits.
+        # in processes of their own, within their own limits, started with the first scan.
         pool = ParserPool(settings.workers, settings.parse_timeout_seconds, settings.max_expanded_bytes,
-                          ocr=dataclasses.replace(settings.ocr, deferred=True))
+                          ocr=dataclasses.replace(settings.ocr, deferred=True), spooling=spooling,
+                          max_documents=settings.parser_max_documents)
         ocr_pool = ParserPool(settings.ocr_workers, settings.ocr_parse_timeout_seconds, settings.max_expanded_bytes,
-                              ocr=settings.ocr) if settings.runs_ocr else None
+                              ocr=settings.ocr, spooling=spooling, lazy=True) if settings.runs_ocr else None
         pools = [each for each in (pool if settings.runs_text else None, ocr_pool) if each is not None]
         for each in pools:
             await each.start()

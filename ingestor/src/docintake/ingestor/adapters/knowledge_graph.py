@@ -8,19 +8,24 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from neo4j import AsyncDriver, AsyncManagedTransaction, Record
 
 from docintake.contracts.events import DEFAULT_TENANT, DocumentRef
 from docintake.contracts.metadata import DocumentMetadata
-from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.adapters.spool import chunk_row
+from docintake.ingestor.domain.document import Chunk, ParsedDocument, Spool
 from docintake.ingestor.domain.removals import SourceRemoval
 from docintake.ingestor.domain.versions import CurrentVersion, Figures, SourceWrite
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
 from docintake.platform.group_commit import GroupCommit
 from docintake.platform.logging import get_logger
+
+if TYPE_CHECKING:
+    from docintake.ingestor.adapters.staged_writes import StagedWriter
 
 log = get_logger(__name__)
 
@@ -75,72 +80,78 @@ ON CREATE SET s.created_at = datetime()
 SET s.locked_at = datetime()
 """
 
+# `old` gone, with its chunks and the metadata nodes nothing else links, each locked first.
+VERSION_REMOVED = """
+OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
+WITH old, collect(DISTINCT m) AS metadata
+FOREACH (m IN metadata | SET m.unlinked_at = datetime())
+WITH old, metadata
+CALL (old) {
+    MATCH (c:Chunk)-[:PART_OF]->(old)
+    DETACH DELETE c
+}
+DETACH DELETE old
+WITH metadata
+UNWIND metadata AS m
+WITH m WHERE NOT EXISTS { (m)--() }
+DELETE m
+"""
+
 # The version `old` a source no longer points at (replaced or deleted), with its chunks and the metadata
 # nodes nothing else links, gone once no source points at it: old_orphaned says whether it went. `old` is
 # locked first, and so are its metadata nodes, so that two transactions unlinking the last two links of
 # one node take turns and the second sees the first's unlinking. The replacement and the deletion of a
-# source both end with it.
+# source both end with it. A large version (written staged) is not removed here but retired under
+# doc.retire_id, for staged_writes to remove in bounded transactions once this one committed.
 ORPHANED_VERSION = """
 CALL (old) {
     WITH old WHERE old IS NOT NULL
     SET old.unlinked_at = datetime()
 }
 WITH *, old IS NOT NULL AND NOT EXISTS { (:Source)-[:CURRENT]->(old) } AS old_orphaned
+CALL (old, old_orphaned, doc) {
+    WITH old, doc WHERE old_orphaned AND old.staged
+    REMOVE old:Document
+    SET old:RetiredDocument, old.retired_id = doc.retire_id, old.touched_at = datetime()
+}
 CALL (old, old_orphaned) {
-    WITH old WHERE old_orphaned
-    OPTIONAL MATCH (old)-[:AUTHORED_BY|BELONGS_TO|TAGGED|IN_CATEGORY]->(m)
-    WITH old, collect(DISTINCT m) AS metadata
-    FOREACH (m IN metadata | SET m.unlinked_at = datetime())
-    WITH old, metadata
-    CALL (old) {
-        MATCH (c:Chunk)-[:PART_OF]->(old)
-        DETACH DELETE c
-    }
-    DETACH DELETE old
-    WITH metadata
-    UNWIND metadata AS m
-    WITH m WHERE NOT EXISTS { (m)--() }
-    DELETE m
+    WITH old WHERE old_orphaned AND old.staged IS NULL
+""" + VERSION_REMOVED + """
 }
 """
 
-# Then, in one statement, for each document: the document, its chunks replaced in order, its metadata links;
+# The chunks of doc.chunks created, part of `d`, linked in their order; `chunks`, in their order.
+CHUNKS_CREATED = """
+UNWIND doc.chunks AS chunk
+CREATE (c:Chunk {tenant: doc.tenant, document_sha256: doc.sha256, index: chunk.index, text: chunk.text})
+SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
+CREATE (c)-[:PART_OF]->(d)
+WITH c ORDER BY c.index
+WITH collect(c) AS chunks
+CALL (chunks) {
+    UNWIND range(0, size(chunks) - 2) AS i
+    WITH chunks[i] AS this, chunks[i + 1] AS next
+    CREATE (this)-[:NEXT]->(next)
+}
+"""
+
+# The end of a version's write, with `doc` (its row: version_parameters), `s` (its source, locked), `old` (the
+# version it has now), `old_sha256` and `d` (the document, its chunks written): its properties and metadata links;
 # the source pointed at it; and the version it replaced, with its chunks and the metadata nodes nothing else
 # links, gone once no source points at it.
-WRITE_DOCUMENTS = """
-UNWIND $documents AS doc
-CALL (doc) {
-MATCH (s:Source {tenant: doc.tenant, collection: doc.collection, path: doc.path})
-OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
-WITH doc, s, old, old.sha256 AS old_sha256
-MERGE (d:Document {tenant: doc.tenant, sha256: doc.sha256})
-ON CREATE SET d.first_ingested_at = datetime()
+LINK_VERSION = """
 SET d += doc.properties,
     d.last_ingested_at = datetime(),
     d.document_ids = CASE WHEN doc.document_id IN coalesce(d.document_ids, []) THEN d.document_ids
                           ELSE coalesce(d.document_ids, []) + doc.document_id END,
     d.batch_ids = CASE WHEN doc.batch_id IN coalesce(d.batch_ids, []) THEN d.batch_ids
                        ELSE coalesce(d.batch_ids, []) + doc.batch_id END
-WITH doc, s, old, old_sha256, d
-CALL (d) {
-    MATCH (stale:Chunk)-[:PART_OF]->(d)
-    DETACH DELETE stale
-}
-CALL (d, doc) {
-    UNWIND doc.chunks AS chunk
-    CREATE (c:Chunk {tenant: doc.tenant, document_sha256: doc.sha256, index: chunk.index, text: chunk.text})
-    SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
-    CREATE (c)-[:PART_OF]->(d)
-    WITH c ORDER BY c.index
-    WITH collect(c) AS chunks
-    UNWIND range(0, size(chunks) - 2) AS i
-    WITH chunks[i] AS this, chunks[i + 1] AS next
-    CREATE (this)-[:NEXT]->(next)
-}
 FOREACH (name IN doc.authors | MERGE (n:Author {tenant: doc.tenant, name: name}) MERGE (d)-[:AUTHORED_BY]->(n))
-FOREACH (name IN doc.departments | MERGE (n:Department {tenant: doc.tenant, name: name}) MERGE (d)-[:BELONGS_TO]->(n))
+FOREACH (name IN doc.departments |
+         MERGE (n:Department {tenant: doc.tenant, name: name}) MERGE (d)-[:BELONGS_TO]->(n))
 FOREACH (name IN doc.tags | MERGE (n:Tag {tenant: doc.tenant, name: name}) MERGE (d)-[:TAGGED]->(n))
-FOREACH (name IN doc.categories | MERGE (n:Category {tenant: doc.tenant, name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
+FOREACH (name IN doc.categories |
+         MERGE (n:Category {tenant: doc.tenant, name: name}) MERGE (d)-[:IN_CATEGORY]->(n))
 WITH doc, s, old, old_sha256, d,
      CASE WHEN old IS NULL THEN 'added' WHEN old_sha256 = doc.sha256 THEN 'unchanged' ELSE 'replaced' END AS change
 CALL (s, old, d, change, doc) {
@@ -153,10 +164,30 @@ CALL (s, old, d, change, doc) {
         s.object_keys = CASE WHEN doc.key IN coalesce(s.object_keys, []) THEN s.object_keys
                              ELSE coalesce(s.object_keys, []) + doc.key END
 }
-WITH s, old, old_sha256, change
+WITH doc, s, old, old_sha256, change
 """ + ORPHANED_VERSION + """
 SET s.replaced_document_deleted = CASE WHEN change = 'unchanged' THEN s.replaced_document_deleted ELSE old_orphaned END
 RETURN change, CASE WHEN change = 'replaced' THEN old_sha256 END AS replaced_sha256, old_orphaned
+"""
+
+# Then, in one statement, for each document: the document, its chunks replaced in order, and LINK_VERSION.
+WRITE_DOCUMENTS = """
+UNWIND $documents AS doc
+CALL (doc) {
+    MATCH (s:Source {tenant: doc.tenant, collection: doc.collection, path: doc.path})
+    OPTIONAL MATCH (s)-[:CURRENT]->(old:Document)
+    WITH doc, s, old, old.sha256 AS old_sha256
+    MERGE (d:Document {tenant: doc.tenant, sha256: doc.sha256})
+    ON CREATE SET d.first_ingested_at = datetime()
+    WITH doc, s, old, old_sha256, d
+    CALL (d) {
+        MATCH (stale:Chunk)-[:PART_OF]->(d)
+        DETACH DELETE stale
+    }
+    CALL (d, doc) {
+""" + CHUNKS_CREATED + """
+    }
+""" + LINK_VERSION + """
 }
 RETURN change, replaced_sha256, old_orphaned
 """
@@ -179,9 +210,11 @@ DETACH DELETE s
 RETURN sha256
 """
 
+# `doc`: the tenant, the sha256 and the retire_id.
 REMOVE_IF_ORPHANED = """
-OPTIONAL MATCH (old:Document {tenant: $tenant, sha256: $sha256})
-WITH old
+WITH $document AS doc
+OPTIONAL MATCH (old:Document {tenant: doc.tenant, sha256: doc.sha256})
+WITH doc, old
 """ + ORPHANED_VERSION + """
 RETURN old IS NULL OR old_orphaned AS document_deleted
 """
@@ -218,9 +251,9 @@ def document_properties(ref: DocumentRef, metadata: DocumentMetadata, parsed: Pa
     return {key: _property_value(value) for key, value in properties.items() if value is not None}
 
 
-def write_parameters(ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
-                     chunks: list[Chunk], tenant: str = DEFAULT_TENANT) -> dict[str, Any]:
-    """One document's row of WRITE_DOCUMENTS."""
+def version_parameters(ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
+                       tenant: str = DEFAULT_TENANT) -> dict[str, Any]:
+    """One document's row of WRITE_DOCUMENTS (its `chunks` apart), or of the staged writer's switch."""
     return {
         "tenant": tenant,
         "collection": ref.collection,
@@ -230,16 +263,16 @@ def write_parameters(ref: DocumentRef, batch_id: str, metadata: DocumentMetadata
         "document_id": str(ref.document_id),
         "batch_id": batch_id,
         "properties": document_properties(ref, metadata, parsed),
-        "chunks": [
-            {"index": c.index, "text": c.text, "page": c.page, "heading": c.heading,
-             "heading_path": list(c.heading_path)}
-            for c in chunks
-        ],
         "authors": [metadata.author] if metadata.author else [],
         "departments": [metadata.department] if metadata.department else [],
         "tags": metadata.tags,
         "categories": [metadata.category] if metadata.category else [],
+        "retire_id": str(uuid4()),
     }
+
+
+def _text_bytes(chunks: Sequence[Chunk]) -> int:
+    return sum(len(chunk.text.encode()) for chunk in chunks)
 
 
 def _rounds(documents: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -274,11 +307,11 @@ async def _write_versions(tx: AsyncManagedTransaction, documents: Sequence[dict[
 
 
 async def _delete_source(tx: AsyncManagedTransaction, tenant: str, collection: str, path: str,
-                         sha256: str) -> SourceRemoval:
+                         sha256: str, retire_id: str) -> SourceRemoval:
     deleted = await (await tx.run(DELETE_SOURCE, tenant=tenant, collection=collection, path=path)).single()
     removed_sha256 = deleted["sha256"] if deleted is not None else None
-    orphan = await (await tx.run(REMOVE_IF_ORPHANED, tenant=tenant, sha256=removed_sha256 or sha256)).single(
-        strict=True)
+    document = {"tenant": tenant, "sha256": removed_sha256 or sha256, "retire_id": retire_id}
+    orphan = await (await tx.run(REMOVE_IF_ORPHANED, document=document)).single(strict=True)
     return SourceRemoval(deleted is not None, removed_sha256 or sha256, orphan["document_deleted"])
 
 
@@ -293,10 +326,15 @@ def _current_version(found: Record) -> CurrentVersion | None:
 
 
 class KnowledgeGraph:
+    """`staged`: writes documents whose chunk text passes `large_document_bytes` in bounded transactions."""
+
     def __init__(self, driver: AsyncDriver, database: str = "neo4j", cancellation_max_age_seconds: float = 1.0,
-                 write_batch_size: int = 50):
+                 write_batch_size: int = 50, staged: "StagedWriter | None" = None,
+                 large_document_bytes: int = 16 << 20):
         self.driver = driver
         self.database = database
+        self.staged = staged
+        self.large_document_bytes = large_document_bytes
         # Documents written together while a write is under way, up to write_batch_size in one transaction;
         # the sources' current versions asked for the same way.
         self._writes = GroupCommit(self.write_documents, write_batch_size)
@@ -327,6 +365,8 @@ class KnowledgeGraph:
                 for statement in statements:
                     await self.driver.execute_query(statement, database_=self.database)
                 await self.driver.execute_query(MIGRATION_DONE, name=name, database_=self.database)
+        if self.staged is not None:
+            await self.staged.ensure_schema()
 
     async def current_version(self, ref: DocumentRef, tenant: str = DEFAULT_TENANT) -> CurrentVersion | None:
         """Asked together with the sources asked at the same time, in one query."""
@@ -341,18 +381,31 @@ class KnowledgeGraph:
         return [_current_version(found[position]) for position in range(len(sources))]
 
     async def write_document(
-        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
-        tenant: str = DEFAULT_TENANT,
+        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
+        chunks: Sequence[Chunk] | Spool, tenant: str = DEFAULT_TENANT,
     ) -> SourceWrite:
         """The document, its chunks in order, its metadata nodes, its source pointed at it, and the version that
         replaced, gone if nothing else has it; committed with the documents written at the same time, in one
-        transaction. Idempotent."""
-        return await self._writes.apply(write_parameters(ref, batch_id, metadata, parsed, chunks, tenant))
+        transaction. Idempotent. A large document (a spool, or chunks past large_document_bytes) is written staged
+        instead, in bounded transactions (staged_writes)."""
+        parameters = version_parameters(ref, batch_id, metadata, parsed, tenant)
+        if self.staged is not None and (isinstance(chunks, Spool) or _text_bytes(chunks) > self.large_document_bytes):
+            return await self.staged.write(parameters, chunks)
+        if isinstance(chunks, Spool):
+            raise TypeError("a spooled document needs a staged writer")
+        written = await self._writes.apply({**parameters, "chunks": [chunk_row(c) for c in chunks]})
+        await self._remove_retired(written.replaced_document_deleted, parameters["retire_id"])
+        return written
 
     async def write_documents(self, documents: Sequence[dict[str, Any]]) -> list[SourceWrite]:
-        """The documents (write_parameters) in one transaction, each as write_document does."""
+        """The documents (version_parameters with their chunks) in one transaction, each as write_document does."""
         async with graph_errors(), self.driver.session(database=self.database) as session:
             return await session.execute_write(_write_versions, documents)
+
+    async def _remove_retired(self, orphaned: bool, retire_id: str) -> None:
+        """A large version the write or deletion left to no source, removed in bounded transactions."""
+        if orphaned and self.staged is not None:
+            await self.staged.remove_retired(retire_id)
 
     async def source_objects(self, collection: str, path: str, tenant: str = DEFAULT_TENANT) -> list[str]:
         async with graph_errors():
@@ -364,8 +417,11 @@ class KnowledgeGraph:
     async def delete_source(self, collection: str, path: str, sha256: str,
                             tenant: str = DEFAULT_TENANT) -> SourceRemoval:
         """One transaction: the source gone, and its version with it if no other source of its tenant has it."""
+        retire_id = str(uuid4())
         async with graph_errors(), self.driver.session(database=self.database) as session:
-            return await session.execute_write(_delete_source, tenant, collection, path, sha256)
+            removal = await session.execute_write(_delete_source, tenant, collection, path, sha256, retire_id)
+        await self._remove_retired(removal.document_deleted, retire_id)
+        return removal
 
     async def mark_cancelled(self, batch_id: str) -> None:
         self._cancelled.add(batch_id)

@@ -4,7 +4,10 @@ A parse that runs past its limit has its worker process stopped (pebble replaces
 so the event loop keeps heartbeats and acks flowing and nothing is left running.
 A worker that dies (a crash in a native library, the kernel's OOM killer) fails only
 the document it was parsing. OCR runs in the workers too (a tesseract process per page,
-started by the worker and killed with it), within the same limits.
+started by the worker and killed with it), within the same limits. A document past the large-document
+size is chunked in its worker into a spool file (adapters.parsers.large), so only the spool's name comes back.
+
+This process never imports the parsers (their libraries take tens of MiB): the workers do.
 """
 
 import asyncio
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
 
-from docintake.ingestor.adapters.parsers.formats import parse_file
+from docintake.ingestor.adapters.parsers.large import ParseFunction, Spooling, parse_document, parse_whole
 from docintake.ingestor.adapters.parsers.ocr import OcrOptions, debian_package, missing_languages, read_progress
 from docintake.ingestor.domain.document import ParsedDocument
 from docintake.ingestor.domain.failures import PARSE_TIMEOUT, PARSER_CRASHED, IngestError
@@ -26,7 +29,7 @@ from docintake.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-ParseFunction = Callable[[Path, str, int, OcrOptions], ParsedDocument]
+MiB = 1024 * 1024
 # Told the pages OCR'd so far and the pages to OCR, while an OCR pass runs.
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -38,23 +41,38 @@ def how_it_ended(exitcode: int | None) -> str:
 
 
 class ParserPool:
+    """`parse_function`: runs in the workers (importable there by name); None: formats.parse_file, imported by the
+    workers only. `spooling`: how large documents are chunked in the workers; None: never. A file past its
+    threshold may take a second per MiB longer than `timeout_seconds`. `lazy`: the workers start with the first
+    document, not at start(): for a pool that may never be needed (OCR on an ingestor that sees no scan).
+    `max_documents`: a worker is replaced by a fresh one after that many (0: never), which gives back what the
+    parsing libraries kept (some 30 to 100 MiB a worker over a few hundred mixed documents)."""
+
     def __init__(
         self, workers: int, timeout_seconds: float, max_expanded_bytes: int,
-        parse_function: ParseFunction = parse_file,  # runs in the workers: importable there by name
+        parse_function: ParseFunction | None = None,
         ocr: OcrOptions = OcrOptions(),
+        spooling: Spooling | None = None,
+        lazy: bool = False,
+        max_documents: int = 0,
     ):
         self.workers = workers
         self.ocr = ocr
         self.timeout_seconds = timeout_seconds
         self.max_expanded_bytes = max_expanded_bytes
         self.parse_function = parse_function
+        self.spooling = spooling
+        self.lazy = lazy
+        self.max_documents = max_documents
         self._pool = self._new_pool()
         self._closed = False
+        self._started = asyncio.Lock()
+        self._workers_started = False
 
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["docintake.ingestor.adapters.parsers.formats"])
-        return ProcessPool(max_workers=self.workers, context=context)
+        return ProcessPool(max_workers=self.workers, max_tasks=self.max_documents, context=context)
 
     def _working_pool(self) -> ProcessPool:
         """The pool, replaced first if it broke: pebble gives up on a pool whose worker died while idle."""
@@ -65,15 +83,28 @@ class ParserPool:
         return self._pool
 
     async def start(self) -> None:
-        """Start the workers now, off the event loop: starting them takes seconds, which the first
+        """Start the workers now (unless lazy), off the event loop: starting them takes seconds, which the first
         document would otherwise spend with the loop (heartbeats, acks) blocked."""
+        if not self.lazy:
+            await self._start_workers()
+        if not self.ocr.deferred:  # the text pass never OCRs
+            await asyncio.to_thread(self._check_ocr)
+
+    async def _start_workers(self) -> None:
         def started() -> None:
             for future in [self._working_pool().schedule(os.getpid) for _ in range(self.workers)]:
                 future.result()
 
-        await asyncio.to_thread(started)
-        if not self.ocr.deferred:  # the text pass never OCRs
-            await asyncio.to_thread(self._check_ocr)
+        async with self._started:
+            if not self._workers_started:
+                await asyncio.to_thread(started)
+                self._workers_started = True
+
+    def _timeout_for(self, path: Path) -> float:
+        size = path.stat().st_size
+        if self.spooling is None or size <= self.spooling.threshold_bytes:
+            return self.timeout_seconds
+        return self.timeout_seconds + size / MiB
 
     def _check_ocr(self) -> None:
         """Say at start-up, not only on the first scan, when OCR cannot work here."""
@@ -92,10 +123,15 @@ class ParserPool:
         progress_path = Path(f"{path}.ocr-progress")
         if progress is not None:
             ocr = dataclasses.replace(ocr, progress_path=str(progress_path))
-        future = self._working_pool().schedule(
-            self.parse_function, args=(path, filename_hint, self.max_expanded_bytes, ocr),
-            timeout=self.timeout_seconds,
-        )
+        await self._start_workers()
+        timeout = self._timeout_for(path)
+        arguments = (path, filename_hint, self.max_expanded_bytes, ocr)
+        if self.spooling is not None:
+            future = self._working_pool().schedule(
+                parse_document, args=(self.parse_function, self.spooling, *arguments), timeout=timeout)
+        else:
+            future = self._working_pool().schedule(
+                self.parse_function or parse_whole, args=arguments, timeout=timeout)
         try:
             parsed = asyncio.wrap_future(future)
             if progress is None:
@@ -108,7 +144,7 @@ class ParserPool:
         except FutureTimeout:
             raise IngestError(
                 PARSE_TIMEOUT,
-                f"Parsing took longer than {self.timeout_seconds:.0f} s and was stopped; "
+                f"Parsing took longer than {timeout:.0f} s and was stopped; "
                 "the file may be damaged or far larger than it looks",
             ) from None
         except ProcessExpired as exc:

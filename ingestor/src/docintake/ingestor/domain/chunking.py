@@ -2,7 +2,7 @@
 tables (a header row, its separator, a line per row) are cut between rows only, each piece under the header."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from docintake.ingestor.domain.document import Chunk, Section
 
@@ -28,13 +28,19 @@ def chunk_sections(sections: Iterable[Section], size: int = 1000, overlap: int =
     header row and separator; a single row longer than `size` is a chunk of its own, whole, up to
     ROW_LIMIT_CHUNKS sizes (past that it is cut at word boundaries, each piece under the header). A table whose
     header row and separator take more than half a chunk is cut like prose, its header not repeated."""
+    return list(iter_chunks(sections, size, overlap))
+
+
+def iter_chunks(sections: Iterable[Section], size: int = 1000, overlap: int = 150) -> Iterator[Chunk]:
+    """The chunks of chunk_sections one at a time, the sections read as they are needed: a document streamed
+    section by section is never whole in memory."""
     if not size > overlap >= 0:
         raise ValueError(f"chunking needs size > overlap >= 0, got size={size}, overlap={overlap}")
-    chunks: list[Chunk] = []
+    index = 0
     for section in sections:
         for text in section_pieces(section.text, size, overlap):
-            chunks.append(Chunk(len(chunks), text, section.page, section.heading_path))
-    return chunks
+            yield Chunk(index, text, section.page, section.heading_path)
+            index += 1
 
 
 def section_pieces(text: str, size: int, overlap: int) -> list[str]:

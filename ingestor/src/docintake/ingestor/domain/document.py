@@ -24,20 +24,41 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Spool:
+    """The chunks of a document too large to pass between processes whole: cut by its parser process and written to
+    the file at `path` in records of a bounded size, each record a transaction's worth (read back one at a time)."""
+
+    path: str
+    chunks: int
+    characters: int
+    sections: int
+    ocr_pages: int = 0
+
+    def __len__(self) -> int:
+        return self.chunks
+
+
+@dataclass(frozen=True)
 class ParsedDocument:
-    """`pages` is the page, slide or sheet count where the format has them, else an estimate from length."""
+    """`pages` is the page, slide or sheet count where the format has them, else an estimate from length. A large
+    document comes without its sections, chunked already into its `spool`."""
 
     detected_type: str
     sections: tuple[Section, ...]
     pages: int
+    spool: Spool | None = None
 
     @property
     def characters(self) -> int:
+        if self.spool is not None:
+            return self.spool.characters
         return sum(len(section.text) for section in self.sections)
 
     @property
     def ocr_pages(self) -> int:
         """Pages whose text came from OCR."""
+        if self.spool is not None:
+            return self.spool.ocr_pages
         return sum(1 for section in self.sections if section.ocr)
 
     @property
@@ -46,7 +67,8 @@ class ParsedDocument:
         ocr = self.ocr_pages
         if not ocr:
             return "native"
-        return "ocr" if ocr == len(self.sections) else "mixed"
+        sections = self.spool.sections if self.spool is not None else len(self.sections)
+        return "ocr" if ocr == sections else "mixed"
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ async def _ingest(event: DocumentQueued, deps: Dependencies, ocr: bool) -> list[
         return ingested(event, current.figures, settled, Timings(total_ms=clock.total()))
 
     deps.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=deps.work_dir) as scratch:
+    with tempfile.TemporaryDirectory(dir=deps.work_dir) as scratch:  # a large document's spool lives here too
         path = Path(scratch) / "document"
         try:
             with deps.tracer.start_as_current_span("fetch", attributes={**ids, "docintake.bytes": ref.size}):
@@ -110,20 +110,21 @@ async def _ingest(event: DocumentQueued, deps: Dependencies, ocr: bool) -> list[
                 except NeedsOcr as needs:
                     log.info("document needs OCR; handed to the OCR workers", ocr_pages=needs.pages)
                     return [ocr_requested(event, needs.pages)]
-    parse_ms = clock.lap()
+        parse_ms = clock.lap()
 
-    chunks = chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
-    if await _cancelled(event, deps.graph):  # while it waited for a parser, which can take minutes
-        return []
-    try:
-        with deps.tracer.start_as_current_span("write", attributes={**ids, "docintake.chunks": len(chunks)}):
-            written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks,
-                                                      event.tenant)
-    except GraphRefused as exc:
-        log.exception("knowledge graph refused the document")
-        return [failed(
-            event, GRAPH_WRITE_FAILED, f"The knowledge graph refused the document ({exc.code}): {exc.message}"
-        )]
+        # a large document comes chunked already, in its spool
+        chunks = parsed.spool or chunk_sections(parsed.sections, deps.chunk_size, deps.chunk_overlap)
+        if await _cancelled(event, deps.graph):  # while it waited for a parser, which can take minutes
+            return []
+        try:
+            with deps.tracer.start_as_current_span("write", attributes={**ids, "docintake.chunks": len(chunks)}):
+                written = await deps.graph.write_document(ref, str(event.batch_id), metadata, parsed, chunks,
+                                                          event.tenant)
+        except GraphRefused as exc:
+            log.exception("knowledge graph refused the document")
+            return [failed(
+                event, GRAPH_WRITE_FAILED, f"The knowledge graph refused the document ({exc.code}): {exc.message}"
+            )]
     timings = Timings(fetch_ms=fetch_ms, parse_ms=parse_ms, write_ms=clock.lap(), total_ms=clock.total())
     log.info("document ingested", pages=parsed.pages, chunks=len(chunks), change=written.change,
              total_ms=round(timings.total_ms, 1))

@@ -4,7 +4,7 @@ The bootstrap supplies the real adapters, the unit tests small fakes. Every port
 the project's errors (docintake.platform.errors) or IngestError, never a client library's.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -13,7 +13,7 @@ from opentelemetry.trace import NoOpTracer, Tracer
 
 from docintake.contracts.events import DocumentRef, Event
 from docintake.contracts.metadata import DocumentMetadata
-from docintake.ingestor.domain.document import Chunk, ParsedDocument
+from docintake.ingestor.domain.document import Chunk, ParsedDocument, Spool
 from docintake.ingestor.domain.removals import SourceRemoval
 from docintake.ingestor.domain.versions import CurrentVersion, SourceWrite
 
@@ -36,10 +36,11 @@ class Graph(Protocol):
         ...
 
     async def write_document(
-        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument, chunks: list[Chunk],
-        tenant: str = ...,
+        self, ref: DocumentRef, batch_id: str, metadata: DocumentMetadata, parsed: ParsedDocument,
+        chunks: Sequence[Chunk] | Spool, tenant: str = ...,
     ) -> SourceWrite:
-        """Writes the content, the tenant's, and makes it its source's current version, in one transaction."""
+        """Writes the content, the tenant's, and makes it its source's current version, in one transaction; a large
+        one (a spool) in bounded transactions, made current in one, never visible half-written."""
         ...
 
     async def source_objects(self, collection: str, path: str, tenant: str = ...) -> list[str]:

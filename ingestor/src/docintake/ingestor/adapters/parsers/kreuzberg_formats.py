@@ -7,32 +7,34 @@ is taken out, leaving the words. A mail's text comes plain."""
 import html
 import re
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
-
-import kreuzberg
-from kreuzberg import ConcurrencyConfig, ExtractionConfig, TreeSitterConfig
+from typing import TYPE_CHECKING
 
 from docintake.ingestor.adapters.parsers.sections import markdown_sections
 from docintake.ingestor.domain.document import Section
 from docintake.ingestor.domain.failures import ENCRYPTED, IngestError
 
-EXTRACTION_CONFIG = ExtractionConfig(  # type: ignore[call-arg]  # its stubs lack disable_ocr
-    use_cache=False,  # its cache would be files outside the ingestor's work directory
-    ocr=None,
-    disable_ocr=True,  # else it OCRs what has no text of its own
-    output_format="plain",
-    concurrency=ConcurrencyConfig(max_threads=1),  # the parser pool's processes are the parallelism
-    tree_sitter=TreeSitterConfig(enabled=False),  # it would download grammars
-)
+if TYPE_CHECKING:
+    from kreuzberg import ExtractionConfig
+
 MARKDOWN_FORMATS = frozenset(("doc", "xls", "ppt", "odt", "ods", "rtf", "epub"))
-MARKDOWN_CONFIG = ExtractionConfig(  # type: ignore[call-arg]  # as above
-    use_cache=False,
-    ocr=None,
-    disable_ocr=True,
-    output_format="markdown",
-    concurrency=ConcurrencyConfig(max_threads=1),
-    tree_sitter=TreeSitterConfig(enabled=False),
-)
+
+
+# kreuzberg (some 30 MiB a process) is imported by the first document of its formats, not by every parser process.
+@cache
+def extraction_config(output_format: str = "plain") -> "ExtractionConfig":
+    from kreuzberg import ConcurrencyConfig, ExtractionConfig, TreeSitterConfig
+
+    return ExtractionConfig(  # type: ignore[call-arg]  # its stubs lack disable_ocr
+        use_cache=False,  # its cache would be files outside the ingestor's work directory
+        ocr=None,
+        disable_ocr=True,  # else it OCRs what has no text of its own
+        output_format=output_format,
+        concurrency=ConcurrencyConfig(max_threads=1),  # the parser pool's processes are the parallelism
+        tree_sitter=TreeSitterConfig(enabled=False),  # it would download grammars
+    )
+
 
 # the type detect_type found, told to kreuzberg so that it never guesses from a file name
 MIME_TYPES = {
@@ -50,7 +52,9 @@ MIME_TYPES = {
 def extract(path: Path, kind: str) -> tuple[list[Section], int | None]:
     """The document's sections (a spreadsheet's a section per sheet, any other's text as one, a mail's headed by
     its subject), with its slide or sheet count."""
-    config = MARKDOWN_CONFIG if kind in MARKDOWN_FORMATS else EXTRACTION_CONFIG
+    import kreuzberg
+
+    config = extraction_config("markdown" if kind in MARKDOWN_FORMATS else "plain")
     try:
         result = kreuzberg.extract_file_sync(path, mime_type=MIME_TYPES[kind], config=config)
     except kreuzberg.KreuzbergError as exc:

@@ -1,9 +1,6 @@
 """Tables as Markdown text: a header row, its separator, a line per row; what the chunker keeps whole."""
 
-import re
 from collections.abc import Iterable, Sequence
-
-_SPACES = re.compile(r"\s+")
 
 
 def markdown_table(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None) -> str:
@@ -23,7 +20,7 @@ def markdown_table(rows: Iterable[Sequence[str]], header: Sequence[str] | None =
 
 
 def _cell(value: str) -> str:
-    return _SPACES.sub(" ", value).strip().replace("|", "\\|")
+    return " ".join(value.split()).replace("|", "\\|")  # runs of white space one space, none at the ends
 
 
 def _padded(row: list[str], width: int) -> list[str]:

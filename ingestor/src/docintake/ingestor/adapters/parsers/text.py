@@ -84,14 +84,18 @@ def codec_name(label: str | None) -> str | None:
 
 
 def _guess(raw: bytes) -> str:
+    return raw.decode(guessed_encoding(raw), errors="replace")
+
+
+def guessed_encoding(raw: bytes) -> str:
+    """The encoding text that is no UTF-8 most likely has, judged from `raw` (all of it, or a sample)."""
     matches = from_bytes(raw)
     best = matches.best()
-    if best is None:
-        return raw.decode("cp1252", errors="replace")
     # short Western texts fit many code pages equally well: then the most common one is the best bet
-    if any("cp1252" in match.could_be_from_charset and match.chaos <= best.chaos for match in matches):
-        return raw.decode("cp1252", errors="replace")
-    return str(best)
+    if best is None or any("cp1252" in match.could_be_from_charset and match.chaos <= best.chaos
+                           for match in matches):
+        return "cp1252"
+    return best.encoding
 
 
 def tidy(text: str) -> str:
