@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
-from neo4j.exceptions import ClientError
+from neo4j import AsyncManagedTransaction
 
-from docintake.platform.graphdb import graph_errors, open_driver
-from docintake.platform.settings import Settings
+from docintake.platform.graphdb import GraphStore
 from docintake.status.domain.webhooks import BatchCallback, Delivery, Parked, Target
 
 SCHEMA = (
@@ -138,27 +136,11 @@ def _callback(batch_id: UUID, stored: dict[str, Any]) -> BatchCallback | None:
     return BatchCallback(batch_id, stored["tenant"], target)
 
 
-class Neo4jDeliveryStore:
+class Neo4jDeliveryStore(GraphStore):
     """The driver's errors leave as GraphUnavailable or GraphRefused."""
 
-    def __init__(self, driver: AsyncDriver, database: str):
-        self._driver = driver
-        self._database = database
-
-    @classmethod
-    def connect(cls, settings: Settings) -> "Neo4jDeliveryStore":
-        return cls(open_driver(settings, max_connection_pool_size=10), settings.neo4j_database)
-
-    async def close(self) -> None:
-        await self._driver.close()
-
-    async def create_schema(self) -> None:
-        for statement in SCHEMA:
-            try:
-                await self._driver.execute_query(statement, database_=self._database)
-            except ClientError as exc:
-                if "AlreadyExists" not in (exc.code or ""):  # another instance starting at the same moment
-                    raise
+    driver_options = {"max_connection_pool_size": 10}
+    schema = SCHEMA
 
     async def register(self, callback: BatchCallback,
                        deliveries_for: Callable[[Sequence[Parked]], Sequence[Delivery]]) -> int:
@@ -179,7 +161,7 @@ class Neo4jDeliveryStore:
             added = await (await tx.run(_ADD, deliveries=_rows(deliveries))).single()
             return int(added["added"]) if added else 0
 
-        async with graph_errors(), self._driver.session(database=self._database) as session:
+        async with self._call(), self._driver.session(database=self._database) as session:
             return await session.execute_write(transaction)
 
     async def callback_or_park(self, parked: Parked) -> BatchCallback | None:
@@ -214,13 +196,7 @@ class Neo4jDeliveryStore:
             if record["forgotten"] < FORGET_LIMIT:
                 return forgotten
 
-    async def _read(self, query: str, **parameters: Any) -> list[Any]:
-        async with graph_errors():
-            result = await self._driver.execute_query(query, parameters, database_=self._database,
-                                                      routing_=RoutingControl.READ)
-        return list(result.records)
-
     async def _write(self, query: str, **parameters: Any) -> list[Any]:
-        async with graph_errors():
+        async with self._call():
             result = await self._driver.execute_query(query, parameters, database_=self._database)
         return list(result.records)
