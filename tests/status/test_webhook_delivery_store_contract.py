@@ -14,14 +14,6 @@ from docintake.status.domain.webhooks import BatchCallback, Delivery, Parked, Re
 POLICY = RetryPolicy(retry_for_seconds=3600, initial_backoff_seconds=10, max_backoff_seconds=300)
 
 
-@pytest.fixture(scope="module")
-async def neo4j_store(settings):
-    store = Neo4jDeliveryStore.connect(settings)
-    await store.create_schema()
-    yield store
-    await store.close()
-
-
 # Every delivery these tests make is of before this; a running status service's are all later.
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -33,11 +25,11 @@ async def forget_these_tests_deliveries(store: Neo4jDeliveryStore) -> None:
 
 
 @pytest.fixture(params=["in_memory", "neo4j"])
-async def store(request, neo4j_store):
+async def store(request, neo4j_deliveries):
     if request.param == "in_memory":
         yield InMemoryDeliveryStore()
         return
-    neo4j = neo4j_store
+    neo4j = neo4j_deliveries
     await forget_these_tests_deliveries(neo4j)
     yield neo4j
     await forget_these_tests_deliveries(neo4j)
