@@ -1,5 +1,6 @@
 """The DeliveryStore contract, held by the in-memory fake the unit tests use and by the Neo4j adapter alike."""
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -83,6 +84,21 @@ async def test_events_before_the_batch_callback_are_parked_and_handed_over_once_
     assert await store.register(callback, deliveries_for) == 0  # the BatchCreated again
     assert len(handed) == 2 and len(await store.of_batch(batch_id)) == 2
     assert await store.callback_or_park(Parked(uuid4(), batch_id, "{}")) == callback
+
+
+async def test_many_events_at_once_of_a_registered_batch_all_get_its_callback(store):
+    """More at once than the Neo4j store has connections: none waits past its turn, and none is parked (a
+    second registration would be handed none)."""
+    batch_id = uuid4()
+    callback = BatchCallback(batch_id, "acme", Target("https://a.example/cb", documents=True))
+    await store.register(callback, none_for)
+
+    answers = await asyncio.gather(*(store.callback_or_park(Parked(uuid4(), batch_id, "{}")) for _ in range(50)))
+
+    assert answers == [callback] * 50
+    handed: list = []
+    assert await store.register(callback, lambda parked: handed.extend(parked) or []) == 0
+    assert handed == []
 
 
 async def test_deliveries_are_added_once_and_read_back_whole(store, base):

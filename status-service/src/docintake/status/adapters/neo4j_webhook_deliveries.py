@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from neo4j import AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
-from docintake.platform.graphdb import GraphStore
+from docintake.platform.graphdb import POOL_SIZE, GraphStore
 from docintake.status.domain.webhooks import BatchCallback, Delivery, Parked, Target
 
 SCHEMA = (
@@ -91,6 +91,9 @@ CALL () {
 RETURN callbacks + parked + deliveries AS forgotten
 """
 FORGET_LIMIT = 1000
+# A batch's callback, once registered, never changes: so many are remembered, and an event of their batch
+# costs no transaction (a write that takes the batch's lock, one event after the other) nor even a read.
+REMEMBERED_CALLBACKS = 10_000
 
 
 def _seconds(value: datetime | None) -> float | None:
@@ -142,6 +145,10 @@ class Neo4jDeliveryStore(GraphStore):
     driver_options = {"max_connection_pool_size": 10}
     schema = SCHEMA
 
+    def __init__(self, driver: AsyncDriver, database: str, connections: int = POOL_SIZE):
+        super().__init__(driver, database, connections)
+        self._registered: dict[UUID, BatchCallback] = {}
+
     async def register(self, callback: BatchCallback,
                        deliveries_for: Callable[[Sequence[Parked]], Sequence[Delivery]]) -> int:
         target = callback.callback
@@ -165,13 +172,25 @@ class Neo4jDeliveryStore(GraphStore):
             return await session.execute_write(transaction)
 
     async def callback_or_park(self, parked: Parked) -> BatchCallback | None:
+        registered = await self.callback_of(parked.batch_id)  # registered: no need to lock the batch
+        if registered is not None:
+            return registered
         [record] = await self._write(_CALLBACK_OR_PARK, batch_id=str(parked.batch_id), event_id=str(parked.event_id),
                                      body=parked.body, now=datetime.now(UTC).timestamp())
-        return _callback(parked.batch_id, record["callback"])
+        return self._remembered(_callback(parked.batch_id, record["callback"]))
 
     async def callback_of(self, batch_id: UUID) -> BatchCallback | None:
+        if (known := self._registered.get(batch_id)) is not None:
+            return known
         records = await self._read(_CALLBACK, batch_id=str(batch_id))
-        return _callback(batch_id, records[0]["callback"]) if records else None
+        return self._remembered(_callback(batch_id, records[0]["callback"]) if records else None)
+
+    def _remembered(self, callback: BatchCallback | None) -> BatchCallback | None:
+        if callback is not None:
+            if len(self._registered) >= REMEMBERED_CALLBACKS:
+                del self._registered[next(iter(self._registered))]  # the one remembered longest
+            self._registered[callback.batch_id] = callback
+        return callback
 
     async def add(self, deliveries: Sequence[Delivery]) -> int:
         records = await self._write(_ADD, deliveries=_rows(deliveries))
