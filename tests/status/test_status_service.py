@@ -14,20 +14,7 @@ from docintake.platform.messaging import publish_all
 from tests.support.broker import listen
 from tests.support.eventually import eventually
 from tests.support.status_events import SyntheticBatch
-from tests.support.status_service import STATUS, StatusService, status_of, status_when
-
-
-@pytest.fixture(scope="module")
-async def service(tmp_path_factory):
-    process = await StatusService(tmp_path_factory.mktemp("status") / "service.log").start()
-    yield process
-    assert await process.stop() == 0
-
-
-@pytest.fixture(scope="module")
-async def http(service):
-    async with service.client() as client:
-        yield client
+from tests.support.status_service import STATUS, status_of, status_when
 
 
 async def test_a_batch_goes_from_in_progress_to_completed(broker, http):

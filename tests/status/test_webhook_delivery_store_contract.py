@@ -1,5 +1,6 @@
 """The DeliveryStore contract, held by the in-memory fake the unit tests use and by the Neo4j adapter alike."""
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -14,14 +15,6 @@ from docintake.status.domain.webhooks import BatchCallback, Delivery, Parked, Re
 POLICY = RetryPolicy(retry_for_seconds=3600, initial_backoff_seconds=10, max_backoff_seconds=300)
 
 
-@pytest.fixture(scope="module")
-async def neo4j_store(settings):
-    store = Neo4jDeliveryStore.connect(settings)
-    await store.create_schema()
-    yield store
-    await store.close()
-
-
 # Every delivery these tests make is of before this; a running status service's are all later.
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -33,11 +26,11 @@ async def forget_these_tests_deliveries(store: Neo4jDeliveryStore) -> None:
 
 
 @pytest.fixture(params=["in_memory", "neo4j"])
-async def store(request, neo4j_store):
+async def store(request, neo4j_deliveries):
     if request.param == "in_memory":
         yield InMemoryDeliveryStore()
         return
-    neo4j = neo4j_store
+    neo4j = neo4j_deliveries
     await forget_these_tests_deliveries(neo4j)
     yield neo4j
     await forget_these_tests_deliveries(neo4j)
@@ -91,6 +84,21 @@ async def test_events_before_the_batch_callback_are_parked_and_handed_over_once_
     assert await store.register(callback, deliveries_for) == 0  # the BatchCreated again
     assert len(handed) == 2 and len(await store.of_batch(batch_id)) == 2
     assert await store.callback_or_park(Parked(uuid4(), batch_id, "{}")) == callback
+
+
+async def test_many_events_at_once_of_a_registered_batch_all_get_its_callback(store):
+    """More at once than the Neo4j store has connections: none waits past its turn, and none is parked (a
+    second registration would be handed none)."""
+    batch_id = uuid4()
+    callback = BatchCallback(batch_id, "acme", Target("https://a.example/cb", documents=True))
+    await store.register(callback, none_for)
+
+    answers = await asyncio.gather(*(store.callback_or_park(Parked(uuid4(), batch_id, "{}")) for _ in range(50)))
+
+    assert answers == [callback] * 50
+    handed: list = []
+    assert await store.register(callback, lambda parked: handed.extend(parked) or []) == 0
+    assert handed == []
 
 
 async def test_deliveries_are_added_once_and_read_back_whole(store, base):

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from docintake.contracts.events import BatchCompleted
 from docintake.platform.messaging import publish_all
 from docintake.status.domain.webhooks import DELIVERY_HEADER, EVENT_HEADER
-from tests.support.status_service import StatusService, status_when
+from tests.support.status_service import status_when
 from tests.support.webhooks import FAST_RETRIES, Receiver, acme_batch, assert_signed, tenants_file
 
 
@@ -19,18 +19,8 @@ async def receiver():
 
 
 @pytest.fixture(scope="module")
-async def service(tmp_path_factory, receiver):
-    directory = tmp_path_factory.mktemp("webhooks")
-    process = await StatusService(directory / "service.log", tenants_file=tenants_file(directory / "t.json", receiver),
-                                  **FAST_RETRIES).start()
-    yield process
-    assert await process.stop() == 0
-
-
-@pytest.fixture(scope="module")
-async def http(service):
-    async with service.client() as client:
-        yield client
+def status_settings(tmp_path_factory, receiver):
+    return {"tenants_file": tenants_file(tmp_path_factory.mktemp("webhooks") / "t.json", receiver), **FAST_RETRIES}
 
 
 async def test_a_completed_batch_is_delivered_once_signed_and_retried_under_one_id_after_two_500s(

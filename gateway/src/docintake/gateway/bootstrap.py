@@ -17,7 +17,6 @@ from docintake.gateway.entrypoints import deletion_routes, probes, status_routes
 from docintake.gateway.entrypoints.periodic_reaper import run_reaper
 from docintake.gateway.entrypoints.refusal_answers import install_refusal_answers
 from docintake.gateway.settings import GatewaySettings
-from docintake.platform.graphdb import open_driver
 from docintake.platform.logging import get_logger
 from docintake.platform.messaging import declare_topology, make_broker
 from docintake.platform.security_headers import install_security_headers
@@ -37,7 +36,7 @@ def create_app(settings: GatewaySettings | None = None, tracing: Tracing | None 
     tracing.instrument_broker(broker)
     store = ObjectStore(settings)
     status_service = StatusService(settings.status_url, settings.internal_key, settings.max_streams)
-    sources = GraphSourceCatalog(open_driver(settings, max_connection_pool_size=10), settings.neo4j_database)
+    sources = GraphSourceCatalog.connect(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

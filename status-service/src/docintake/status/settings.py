@@ -16,8 +16,9 @@ class StatusSettings(Settings):
     # How long a finished batch's record is kept after it finished; 0: for good. An event of it that
     # arrives after that starts a record of its own.
     batch_record_retention_days: float = 0.0
-    # Messages the projection works on at once (events of one batch still apply one at a time).
-    status_prefetch: int = 32
+    # Messages the projection (and the webhook queue's subscriber) works on at once: the events of one batch
+    # that wait while its change is under way go together in its next one, so this bounds that change's size.
+    status_prefetch: int = 512
     # How often a live progress stream looks for changes.
     stream_poll_seconds: float = 0.5
     # How old a batch's status may be when many clients poll it: one store read serves them all.

@@ -1,14 +1,17 @@
 """The Neo4j driver as every service opens it, and the one place its errors become the project's."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, NotificationMinimumSeverity
-from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j import AsyncDriver, AsyncGraphDatabase, NotificationMinimumSeverity, Record, RoutingControl
+from neo4j.exceptions import ClientError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.settings import Settings
+
+POOL_SIZE = 50  # connections of a driver, unless its options say otherwise
 
 
 def open_driver(settings: Settings, **options: Any) -> AsyncDriver:
@@ -18,7 +21,7 @@ def open_driver(settings: Settings, **options: Any) -> AsyncDriver:
     return AsyncGraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.neo4j_password),
-        **{"max_connection_pool_size": 50, "connection_acquisition_timeout": 10, "connection_timeout": 5,
+        **{"max_connection_pool_size": POOL_SIZE, "connection_acquisition_timeout": 10, "connection_timeout": 5,
            "notifications_min_severity": NotificationMinimumSeverity.OFF, **options},
     )
 
@@ -63,3 +66,48 @@ async def graph_errors() -> AsyncIterator[None]:
         if project_error is None:
             raise
         raise project_error from exc
+
+
+class GraphStore:
+    """What every adapter on Neo4j starts from: its driver and database, the call of a READ-routed query,
+    and never more calls under way than the driver has connections (one more would wait for a connection,
+    and one that waits past the acquisition timeout fails for good)."""
+
+    # How the adapter's driver differs from open_driver's.
+    driver_options: ClassVar[dict[str, Any]] = {}
+    # The constraints and indexes its statements need.
+    schema: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, driver: AsyncDriver, database: str, connections: int = POOL_SIZE):
+        self._driver = driver
+        self._database = database
+        self._calls = asyncio.Semaphore(connections)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Self:
+        return cls(open_driver(settings, **cls.driver_options), settings.neo4j_database,
+                   cls.driver_options.get("max_connection_pool_size", POOL_SIZE))
+
+    async def close(self) -> None:
+        await self._driver.close()
+
+    async def create_schema(self) -> None:
+        for statement in self.schema:
+            try:
+                await self._driver.execute_query(statement, database_=self._database)
+            except ClientError as exc:
+                # Another instance starting at the same moment may have created it first.
+                if "AlreadyExists" not in (exc.code or ""):
+                    raise
+
+    @asynccontextmanager
+    async def _call(self) -> AsyncIterator[None]:
+        """Around a call of the driver: a connection's turn, and its errors translated."""
+        async with self._calls, graph_errors():
+            yield
+
+    async def _read(self, query: str, **parameters: Any) -> list[Record]:
+        async with self._call():
+            result = await self._driver.execute_query(query, parameters, database_=self._database,
+                                                      routing_=RoutingControl.READ)
+        return list(result.records)

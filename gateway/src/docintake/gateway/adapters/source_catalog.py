@@ -7,11 +7,9 @@ driver is inside graph_errors(): what leaves is GraphUnavailable or GraphRefused
 
 from collections.abc import AsyncIterator
 
-from neo4j import AsyncDriver, RoutingControl
-
 from docintake.contracts.api import SourceEntry
 from docintake.gateway.domain.deletion import Selection
-from docintake.platform.graphdb import graph_errors
+from docintake.platform.graphdb import GraphStore
 
 NAMED_SOURCES = """
 UNWIND $paths AS wanted
@@ -46,10 +44,8 @@ LOOKUP_SLICE = 5_000
 PATHS_PAGE = 10_000
 
 
-class GraphSourceCatalog:
-    def __init__(self, driver: AsyncDriver, database: str = "neo4j"):
-        self.driver = driver
-        self.database = database
+class GraphSourceCatalog(GraphStore):
+    driver_options = {"max_connection_pool_size": 10}
 
     async def sources(self, selection: Selection) -> list[SourceEntry]:
         if selection.scope == "sources":
@@ -58,35 +54,25 @@ class GraphSourceCatalog:
             query, parameters = COLLECTION_SOURCES, {"collection": selection.collection}
         else:
             query, parameters = BATCH_SOURCES, {"batch_id": str(selection.of_batch_id)}
-        records = await self._read(query, {**parameters, "tenant": selection.tenant})
+        records = await self._read(query, **parameters, tenant=selection.tenant)
         return [SourceEntry(collection=r["collection"], source_path=r["path"], sha256=r["sha256"]) for r in records]
 
     async def current_versions(self, tenant: str, collection: str, paths: list[str]) -> dict[str, str]:
         versions: dict[str, str] = {}
         for start in range(0, len(paths), LOOKUP_SLICE):
-            records = await self._read(LISTED_VERSIONS, {"tenant": tenant, "collection": collection,
-                                                         "paths": paths[start : start + LOOKUP_SLICE]})
+            records = await self._read(LISTED_VERSIONS, tenant=tenant, collection=collection,
+                                       paths=paths[start : start + LOOKUP_SLICE])
             versions.update((r["path"], r["sha256"]) for r in records)
         return versions
 
     async def source_paths(self, tenant: str, collection: str) -> AsyncIterator[str]:
         after = ""
         while True:
-            records = await self._read(SOURCE_PATHS_PAGE, {"tenant": tenant, "collection": collection,
-                                                           "after": after, "page": PATHS_PAGE})
+            records = await self._read(SOURCE_PATHS_PAGE, tenant=tenant, collection=collection, after=after,
+                                       page=PATHS_PAGE)
             for record in records:
                 if record["current"]:
                     yield record["path"]
             if len(records) < PATHS_PAGE:
                 return
             after = records[-1]["path"]
-
-    async def _read(self, query: str, parameters: dict[str, object]) -> list:
-        async with graph_errors():
-            records, _, _ = await self.driver.execute_query(
-                query, parameters, database_=self.database, routing_=RoutingControl.READ,
-            )
-        return records
-
-    async def close(self) -> None:
-        await self.driver.close()

@@ -7,6 +7,7 @@ its own DateTime, and every event reads back every item of its batch.
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -80,13 +81,23 @@ def item_properties(batch_id: UUID, item: DocumentProgress) -> Properties:
     }
 
 
+# Refs read back that are remembered: a change reads back every item of its batch, and a ref, frozen,
+# never changes once its document is known, so each is parsed about once.
+REMEMBERED_REFS = 10_000
+
+
+@lru_cache(maxsize=REMEMBERED_REFS)
+def _ref(kept: str) -> DocumentRef:
+    return DocumentRef.model_validate_json(kept)
+
+
 def item_from_properties(props: Properties) -> DocumentProgress:
     return DocumentProgress(
         document_id=UUID(props["document_id"]),
         attempt=props["attempt"],
         state=DocumentState(props["state"]),
         queued=props.get("queued", False),
-        ref=DocumentRef.model_validate_json(props["ref"]) if props.get("ref") else None,
+        ref=_ref(props["ref"]) if props.get("ref") else None,
         reported_filename=props.get("reported_filename"),
         error=props.get("error"),
         error_code=props.get("error_code"),

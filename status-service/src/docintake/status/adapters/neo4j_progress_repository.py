@@ -14,13 +14,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
-from neo4j.exceptions import ClientError
+from neo4j import AsyncManagedTransaction, RoutingControl
 
 from docintake.contracts.api import TERMINAL_STATES, BatchState
-from docintake.platform.graphdb import graph_errors, open_driver
+from docintake.platform.graphdb import GraphStore
 from docintake.platform.logging import get_logger
-from docintake.platform.settings import Settings
 from docintake.status.adapters.neo4j_progress_records import (
     QUARANTINED,
     QUARANTINED_DETAIL,
@@ -151,32 +149,14 @@ SET b:{QUARANTINED}, b.{QUARANTINED_REASON} = $reason, b.{QUARANTINED_DETAIL} = 
 """
 
 
-class Neo4jProgressRepository:
+class Neo4jProgressRepository(GraphStore):
     """The ProgressRepository on Neo4j; the driver's errors leave as GraphUnavailable or GraphRefused."""
 
-    def __init__(self, driver: AsyncDriver, database: str):
-        self._driver = driver
-        self._database = database
-
-    @classmethod
-    def connect(cls, settings: Settings) -> "Neo4jProgressRepository":
-        return cls(open_driver(settings, max_transaction_retry_time=TRANSACTION_RETRY_SECONDS),
-                   settings.neo4j_database)
-
-    async def close(self) -> None:
-        await self._driver.close()
-
-    async def create_schema(self) -> None:
-        for statement in SCHEMA:
-            try:
-                await self._driver.execute_query(statement, database_=self._database)
-            except ClientError as exc:
-                # Another instance starting at the same moment may have created it first.
-                if "AlreadyExists" not in (exc.code or ""):
-                    raise
+    driver_options = {"max_transaction_retry_time": TRANSACTION_RETRY_SECONDS}
+    schema = SCHEMA
 
     async def ping(self) -> None:
-        async with graph_errors():
+        async with self._call():
             await self._driver.execute_query("RETURN 1", database_=self._database, routing_=RoutingControl.READ)
 
     async def get(self, batch_id: UUID) -> Batch | None:
@@ -208,7 +188,7 @@ class Neo4jProgressRepository:
     async def prune_applied_events(self, applied_before: datetime) -> int:
         pruned = 0
         while True:
-            async with graph_errors():
+            async with self._call():
                 result = await self._driver.execute_query(
                     _PRUNE_APPLIED_EVENTS, applied_before=applied_before, limit=PRUNE_LIMIT, database_=self._database)
             pruned += result.records[0]["pruned"]
@@ -218,7 +198,7 @@ class Neo4jProgressRepository:
     async def forget_finished_batches(self, finished_before: datetime) -> int:
         forgotten = 0
         while True:
-            async with graph_errors():
+            async with self._call():
                 result = await self._driver.execute_query(
                     _FORGET_FINISHED_BATCHES, finished_before=stored_time(finished_before),
                     terminal=sorted(TERMINAL_STATES), limit=PRUNE_LIMIT // 100, database_=self._database)
@@ -244,13 +224,6 @@ class Neo4jProgressRepository:
         records = await self._read(_TENANT_TOTALS, tenant=tenant, since=stored_time(since),
                                    unfinished=[s.value for s in UNFINISHED_STATES])
         return records[0]["bytes"], records[0]["documents"], records[0]["uploaded"]
-
-    async def _read(self, query: str, **parameters: object) -> list[Any]:
-        async with graph_errors():
-            result = await self._driver.execute_query(
-                query, parameters, database_=self._database, routing_=RoutingControl.READ
-            )
-        return result.records
 
     async def _change(self, batch_id: UUID, change: Callable[..., T], *, event_ids: Sequence[UUID] | None,
                       create: bool) -> Change[T] | None:
@@ -278,7 +251,7 @@ class Neo4jProgressRepository:
             return Change(batch, outcome)
 
         try:
-            async with graph_errors(), self._driver.session(database=self._database) as session:
+            async with self._call(), self._driver.session(database=self._database) as session:
                 return await session.execute_write(transaction)
         except UnreadableRecord as exc:  # the transaction rolled back, claims and all
             await self._quarantine(exc)
@@ -293,7 +266,7 @@ class Neo4jProgressRepository:
 
     async def _quarantine(self, unreadable: UnreadableRecord) -> None:
         """Set the record aside with its reason, once; a record quarantined before keeps its first reason."""
-        async with graph_errors():
+        async with self._call():
             result = await self._driver.execute_query(
                 _QUARANTINE, batch_id=unreadable.batch_id, reason=unreadable.reason,
                 detail=unreadable.detail[:QUARANTINED_DETAIL_CHARACTERS], database_=self._database)

@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from neo4j import AsyncDriver, AsyncManagedTransaction, RoutingControl
-from neo4j.exceptions import ClientError
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
-from docintake.platform.graphdb import graph_errors, open_driver
-from docintake.platform.settings import Settings
+from docintake.platform.graphdb import POOL_SIZE, GraphStore
 from docintake.status.domain.webhooks import BatchCallback, Delivery, Parked, Target
 
 SCHEMA = (
@@ -93,6 +91,9 @@ CALL () {
 RETURN callbacks + parked + deliveries AS forgotten
 """
 FORGET_LIMIT = 1000
+# A batch's callback, once registered, never changes: so many are remembered, and an event of their batch
+# costs no transaction (a write that takes the batch's lock, one event after the other) nor even a read.
+REMEMBERED_CALLBACKS = 10_000
 
 
 def _seconds(value: datetime | None) -> float | None:
@@ -138,27 +139,15 @@ def _callback(batch_id: UUID, stored: dict[str, Any]) -> BatchCallback | None:
     return BatchCallback(batch_id, stored["tenant"], target)
 
 
-class Neo4jDeliveryStore:
+class Neo4jDeliveryStore(GraphStore):
     """The driver's errors leave as GraphUnavailable or GraphRefused."""
 
-    def __init__(self, driver: AsyncDriver, database: str):
-        self._driver = driver
-        self._database = database
+    driver_options = {"max_connection_pool_size": 10}
+    schema = SCHEMA
 
-    @classmethod
-    def connect(cls, settings: Settings) -> "Neo4jDeliveryStore":
-        return cls(open_driver(settings, max_connection_pool_size=10), settings.neo4j_database)
-
-    async def close(self) -> None:
-        await self._driver.close()
-
-    async def create_schema(self) -> None:
-        for statement in SCHEMA:
-            try:
-                await self._driver.execute_query(statement, database_=self._database)
-            except ClientError as exc:
-                if "AlreadyExists" not in (exc.code or ""):  # another instance starting at the same moment
-                    raise
+    def __init__(self, driver: AsyncDriver, database: str, connections: int = POOL_SIZE):
+        super().__init__(driver, database, connections)
+        self._registered: dict[UUID, BatchCallback] = {}
 
     async def register(self, callback: BatchCallback,
                        deliveries_for: Callable[[Sequence[Parked]], Sequence[Delivery]]) -> int:
@@ -179,17 +168,29 @@ class Neo4jDeliveryStore:
             added = await (await tx.run(_ADD, deliveries=_rows(deliveries))).single()
             return int(added["added"]) if added else 0
 
-        async with graph_errors(), self._driver.session(database=self._database) as session:
+        async with self._call(), self._driver.session(database=self._database) as session:
             return await session.execute_write(transaction)
 
     async def callback_or_park(self, parked: Parked) -> BatchCallback | None:
+        registered = await self.callback_of(parked.batch_id)  # registered: no need to lock the batch
+        if registered is not None:
+            return registered
         [record] = await self._write(_CALLBACK_OR_PARK, batch_id=str(parked.batch_id), event_id=str(parked.event_id),
                                      body=parked.body, now=datetime.now(UTC).timestamp())
-        return _callback(parked.batch_id, record["callback"])
+        return self._remembered(_callback(parked.batch_id, record["callback"]))
 
     async def callback_of(self, batch_id: UUID) -> BatchCallback | None:
+        if (known := self._registered.get(batch_id)) is not None:
+            return known
         records = await self._read(_CALLBACK, batch_id=str(batch_id))
-        return _callback(batch_id, records[0]["callback"]) if records else None
+        return self._remembered(_callback(batch_id, records[0]["callback"]) if records else None)
+
+    def _remembered(self, callback: BatchCallback | None) -> BatchCallback | None:
+        if callback is not None:
+            if len(self._registered) >= REMEMBERED_CALLBACKS:
+                del self._registered[next(iter(self._registered))]  # the one remembered longest
+            self._registered[callback.batch_id] = callback
+        return callback
 
     async def add(self, deliveries: Sequence[Delivery]) -> int:
         records = await self._write(_ADD, deliveries=_rows(deliveries))
@@ -214,13 +215,7 @@ class Neo4jDeliveryStore:
             if record["forgotten"] < FORGET_LIMIT:
                 return forgotten
 
-    async def _read(self, query: str, **parameters: Any) -> list[Any]:
-        async with graph_errors():
-            result = await self._driver.execute_query(query, parameters, database_=self._database,
-                                                      routing_=RoutingControl.READ)
-        return list(result.records)
-
     async def _write(self, query: str, **parameters: Any) -> list[Any]:
-        async with graph_errors():
+        async with self._call():
             result = await self._driver.execute_query(query, parameters, database_=self._database)
         return list(result.records)

@@ -6,6 +6,7 @@ events' own `occurred_at`, never from counters or the time an event arrived. So 
 events of a batch, in any order and with duplicates, into an empty record gives the same record.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -247,19 +248,22 @@ class Batch:
 
     @property
     def counts(self) -> Counts:
-        states = [document.state for document in self.documents.values()]
+        # One pass over the documents: every event folded in reads the counts, of a batch of any size.
+        states = Counter(document.state for document in self.documents.values())
         return Counts(
-            total=len(states),
-            ingested=states.count(DocumentState.INGESTED),
-            failed=states.count(DocumentState.FAILED),
-            cancelled=states.count(DocumentState.CANCELLED),
-            unchanged=states.count(DocumentState.UNCHANGED),
-            removed=states.count(DocumentState.REMOVED),
+            total=len(self.documents),
+            ingested=states[DocumentState.INGESTED],
+            failed=states[DocumentState.FAILED],
+            cancelled=states[DocumentState.CANCELLED],
+            unchanged=states[DocumentState.UNCHANGED],
+            removed=states[DocumentState.REMOVED],
         )
 
     @property
     def status(self) -> BatchState:
-        counts = self.counts
+        return self._status_of(self.counts)
+
+    def _status_of(self, counts: Counts) -> BatchState:
         if not self.manifest_known or counts.pending:
             return "in_progress"
         if self.cancelled_at is not None:
@@ -405,7 +409,8 @@ class Batch:
         return self.documents[document_id]
 
     def _outcome(self) -> tuple[BatchState, Counts]:
-        return self.status, self.counts
+        counts = self.counts
+        return self._status_of(counts), counts
 
     def _settle(self, before: tuple[BatchState, Counts]) -> None:
         """Restore what must hold after a change that started from the outcome `before`."""
