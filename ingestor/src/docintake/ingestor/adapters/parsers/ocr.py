@@ -26,7 +26,7 @@ TESSERACT = "tesseract"
 RENDER_DPI = 300  # what tesseract reads best; a rendered PDF page is this sharp
 MAX_PIXELS = 50_000_000  # a bigger page is scaled down to this before OCR (an A4 page at 300 dpi is 8.7 million)
 # Sauvola's adaptive thresholding keeps dark text on grey (table headers, stamps) that the default loses
-_TESSERACT_OPTIONS = ("--psm", "3", "-c", "thresholding_method=2")
+TESSERACT_OPTIONS = ("--psm", "3", "-c", "thresholding_method=2")
 _LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)?")
 _FAILED_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
 
@@ -101,7 +101,7 @@ class Ocr:
     def read(self, image: Image.Image, dpi: float | None, page: int) -> str:
         """The text tesseract reads in the image of page `page`, else IngestError."""
         png, scale = _png(image)
-        command = [TESSERACT, "stdin", "stdout", "-l", self.languages, *_TESSERACT_OPTIONS]
+        command = [TESSERACT, "stdin", "stdout", "-l", self.languages, *TESSERACT_OPTIONS]
         if dpi:
             command += ["--dpi", str(max(round(dpi * scale), 1))]
         try:
