@@ -15,13 +15,16 @@ class IngestorSettings(Settings):
     # the queue docintake.ingestor.ocr), "ocr" that queue only, "all" both, each with its own parser processes.
     ingestor_role: Literal["all", "text", "ocr"] = "all"
     workers: int = os.cpu_count() or 2
-    prefetch: int = 0  # 0: twice the workers plus two, so the pool never waits on the broker
+    # 0: twice the workers plus 20, so that the pool never waits on the broker and the documents whose parse ends
+    # while a graph write is under way can go together in the next
+    prefetch: int = 0
     # Documents parsed at the same time are written to the graph together: a lone one at once, and those whose
     # parse ends while a write is under way in the next transaction, this many at the most.
     write_batch_size: int = 50
     # A parser process is replaced by a fresh one after this many documents (0: never), giving back the memory its
-    # parsing libraries kept: the ingestor with its workers peaked at 521-545 MiB without, 455 MiB at 20.
-    parser_max_documents: int = 50
+    # parsing libraries kept: the ingestor with its workers peaked at 521-545 MiB without, 455 MiB at 20; each
+    # replacement costs a fork and the parsers' imports (at 50, half the documents a minute of never).
+    parser_max_documents: int = 0
     chunk_size: int = 1000
     chunk_overlap: int = 150
     # Comma-separated metadata fields every document must have, e.g. "author,department".
@@ -90,4 +93,4 @@ class IngestorSettings(Settings):
 
     @property
     def effective_prefetch(self) -> int:
-        return self.prefetch or self.workers * 2 + 2
+        return self.prefetch or self.workers * 2 + 20
