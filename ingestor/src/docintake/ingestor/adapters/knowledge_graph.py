@@ -120,14 +120,14 @@ CALL (old, old_orphaned) {
 }
 """
 
-# The chunks of doc.chunks created, part of `d`, linked in their order; `chunks`, in their order.
+# The chunks of doc.chunks created, part of `d`, linked in their order; then `doc` and `chunks`, in their order.
 CHUNKS_CREATED = """
 UNWIND doc.chunks AS chunk
 CREATE (c:Chunk {tenant: doc.tenant, document_sha256: doc.sha256, index: chunk.index, text: chunk.text})
 SET c.page = chunk.page, c.heading = chunk.heading, c.heading_path = chunk.heading_path
 CREATE (c)-[:PART_OF]->(d)
-WITH c ORDER BY c.index
-WITH collect(c) AS chunks
+WITH doc, c ORDER BY c.index
+WITH doc, collect(c) AS chunks
 CALL (chunks) {
     UNWIND range(0, size(chunks) - 2) AS i
     WITH chunks[i] AS this, chunks[i + 1] AS next

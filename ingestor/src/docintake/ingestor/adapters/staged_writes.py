@@ -77,8 +77,9 @@ SET d.touched_at = datetime()
 WITH doc, d
 CALL (d, doc) {
 """ + CHUNKS_CREATED + """
-    WITH chunks[0] AS first
-    OPTIONAL MATCH (last:Chunk {tenant: $tenant, document_sha256: $sha256, index: first.index - 1})-[:PART_OF]->(d)
+    WITH doc, chunks[0] AS first
+    OPTIONAL MATCH (last:Chunk {tenant: doc.tenant, document_sha256: doc.sha256, index: first.index - 1})
+                   -[:PART_OF]->(d)
     FOREACH (previous IN CASE WHEN last IS NULL THEN [] ELSE [last] END | CREATE (previous)-[:NEXT]->(first))
 }
 RETURN count(d) > 0 AS staged
@@ -225,7 +226,7 @@ class StagedWriter:
         with _records(chunks, self.transaction_bytes) as next_record:
             while (record := await asyncio.to_thread(next_record)) is not None:
                 [result] = await self._run(STAGE, document={"tenant": tenant, "sha256": sha256, "chunks": record},
-                                           tenant=tenant, sha256=sha256, writer=writer)
+                                           writer=writer)
                 if not result["staged"]:
                     raise GraphUnavailable("Neo4j unavailable: the staged copy of this large document was taken "
                                            "over by another writer; it is written again")
