@@ -40,7 +40,7 @@ async def test_a_deleted_collection_leaves_no_node_and_no_object_of_it(api, sett
         removed = await listener.of_batch_once(answer.json()["deletion_id"], count=3)
         await listener.quiet_for(1.0)
 
-    assert (deletion["kind"], deletion["status"], deletion["removed_count"]) == ("deletion", "completed", 3)
+    assert (deletion["kind"], deletion["status"], deletion["removed_count"]) == ("deletion", "completed", 3), deletion
     assert {d["outcome"] for d in deletion["documents"]} == {"removed"}
     of_deletion = listener.of_batch(answer.json()["deletion_id"])
     assert len(of_deletion) == 3 and {e.data.reason for e in of_deletion} == {"deleted"}
