@@ -32,6 +32,13 @@ async def repo(settings):
         yield store
 
 
+@pytest.fixture
+async def another_repo(settings):
+    """The progress store connected a second time, as another replica of the service would."""
+    async with connected(Neo4jProgressRepository, settings) as store:
+        yield store
+
+
 @pytest.fixture(scope="session")
 async def neo4j_deliveries(settings):
     async with connected(Neo4jDeliveryStore, settings) as store:

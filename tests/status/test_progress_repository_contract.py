@@ -98,6 +98,30 @@ async def test_a_change_that_raises_leaves_the_record_as_it_was(store, base):
     with pytest.raises(ValueError):
         await store.update(synthetic.batch_id, broken)
     assert await store.get(synthetic.batch_id) == before
+    # Nor does the next change start from what the broken one did.
+    assert (await store.update(synthetic.batch_id, lambda batch: batch.completion_published)).outcome is False
+
+
+@pytest.fixture
+def replica(store, request):
+    """A second process's view of the same store: the Neo4j adapter connected again (the fake is one process)."""
+    return store if isinstance(store, InMemoryProgressRepository) else request.getfixturevalue("another_repo")
+
+
+async def test_each_change_starts_from_the_stored_record_whoever_changed_it_last(store, replica, base):
+    synthetic = SyntheticBatch(size=4, start=base)
+    created, first, second = synthetic.created(), synthetic.ingested(0), synthetic.ingested(1)
+    third = synthetic.failed(2)
+    await fold(store, [created])
+    await fold(store, [first])
+    await fold(replica, [second])
+    change = await fold(store, [third])
+
+    expected = Batch(synthetic.batch_id)
+    for event in (created, first, second, third):
+        expected.apply(event)
+    assert change.batch == expected and await store.get(synthetic.batch_id) == expected
+    assert (change.batch.counts.ingested, change.batch.counts.failed, change.batch.counts.pending) == (2, 1, 1)
 
 
 async def test_pages_are_newest_first_filtered_and_continue_after_a_mark(store, base):

@@ -3,7 +3,12 @@
 Progress records live under their own labels (:IngestBatch)-[:HAS_ITEM]->(:IngestItem), and
 (:IngestEvent {event_id}) remembers which events were applied; the knowledge graph's labels are
 never touched. A change locks its batch node first, so changes of one batch apply one after the
-other while different batches proceed in parallel.
+other while different batches proceed in parallel, and writes only the items it changed.
+
+Each change stores a new version token on the batch node, and the process keeps the record it
+committed last, per batch: a change that finds the token it stored itself goes on from that record
+instead of reading every item back. Any other writer (another replica) leaves another token, and
+the record is read again.
 
 A record that does not load back is quarantined: labelled and given the reason, kept for an operator,
 left out of every list and chore, and refused (UnreadableRecord) to whoever asks for it by its id.
@@ -23,7 +28,6 @@ from docintake.status.adapters.neo4j_progress_records import (
     QUARANTINED,
     QUARANTINED_DETAIL,
     QUARANTINED_REASON,
-    Properties,
     batch_properties,
     item_properties,
     load_batch,
@@ -36,6 +40,9 @@ from docintake.status.service_layer.ports import Change
 
 T = TypeVar("T")
 log = get_logger(__name__)
+
+# Records kept in the process between changes, the ones changed most recently.
+REMEMBERED_RECORDS = 128
 
 # Deadlocks and leader switches are retried inside the driver for this long; beyond it the
 # caller decides (the projection tries again with its own backoff).
@@ -63,7 +70,7 @@ _GET = "MATCH (b:IngestBatch {batch_id: $batch_id})" + _WITH_ITEMS
 # Writing to the batch node takes its write lock, held until commit; the property set and removed
 # again is only the means. (Incrementing a counter instead, which reads the node first, deadlocks
 # with a transaction that adds an item to the batch.)
-_LOCK = " SET b._lock = true REMOVE b._lock WITH b" + _WITH_ITEMS
+_LOCK = f" SET b._lock = true REMOVE b._lock RETURN b.version AS version, b.{QUARANTINED_REASON} IS NULL AS readable"
 _LOCK_EXISTING = "MATCH (b:IngestBatch {batch_id: $batch_id})" + _LOCK
 _LOCK_OR_CREATE = "MERGE (b:IngestBatch {batch_id: $batch_id})" + _LOCK
 # Whoever creates the marker owns the event; a second claim finds the first one's token.
@@ -76,7 +83,7 @@ RETURN collect(DISTINCT e.event_id) AS claimed
 """
 _SAVE = """
 MATCH (b:IngestBatch {batch_id: $batch_id})
-SET b += $batch
+SET b += $batch, b.version = $version
 WITH b
 UNWIND $items AS item
 MERGE (i:IngestItem {document_id: item.document_id})
@@ -155,6 +162,11 @@ class Neo4jProgressRepository(GraphStore):
     driver_options = {"max_transaction_retry_time": TRANSACTION_RETRY_SECONDS}
     schema = SCHEMA
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # batch id -> (the version token this process stored, the record as committed with it)
+        self._committed: dict[UUID, tuple[str, Batch]] = {}
+
     async def ping(self) -> None:
         async with self._call():
             await self._driver.execute_query("RETURN 1", database_=self._database, routing_=RoutingControl.READ)
@@ -227,35 +239,48 @@ class Neo4jProgressRepository(GraphStore):
 
     async def _change(self, batch_id: UUID, change: Callable[..., T], *, event_ids: Sequence[UUID] | None,
                       create: bool) -> Change[T] | None:
-        # The driver may run this again after a transient error, so it starts from a fresh read each time.
+        version = uuid4().hex
+
+        # The driver may run this again after a transient error: the record it changed is dropped (taken
+        # out of the kept ones before), so each run starts from the stored record.
         async def transaction(tx: AsyncManagedTransaction) -> Change[T] | None:
+            kept = self._committed.pop(batch_id, None)
             arguments: tuple[object, ...] = ()
             if event_ids is not None:
                 claimed = await _claim_events(tx, event_ids, batch_id)
                 if not claimed:
+                    if kept is not None:
+                        self._committed[batch_id] = kept  # nothing changed it
                     return None
                 arguments = (claimed,)
-            loaded = await (await tx.run(_LOCK_OR_CREATE if create else _LOCK_EXISTING,
+            locked = await (await tx.run(_LOCK_OR_CREATE if create else _LOCK_EXISTING,
                                          batch_id=str(batch_id))).single()
-            if loaded is None:
+            if locked is None:
                 raise BatchNotFound(batch_id)
-            batch = load_batch(loaded["batch"], loaded["items"])
-            items_before = {item.document_id: dict(vars(item)) for item in batch.documents.values()}
+            if kept is not None and kept[0] == locked["version"] and locked["readable"]:
+                batch = kept[1]
+            else:
+                loaded = await (await tx.run(_GET, batch_id=str(batch_id))).single(strict=True)
+                batch = load_batch(loaded["batch"], loaded["items"])
             outcome = change(batch, *arguments)
-            changed_items = [
-                {"document_id": str(item.document_id), "properties": item_properties(batch_id, item)}
-                for item in batch.documents.values()
-                if vars(item) != items_before.get(item.document_id)
-            ]
-            await _save(tx, batch, changed_items)
+            await _save(tx, batch, version)
             return Change(batch, outcome)
 
         try:
             async with self._call(), self._driver.session(database=self._database) as session:
-                return await session.execute_write(transaction)
+                committed = await session.execute_write(transaction)
         except UnreadableRecord as exc:  # the transaction rolled back, claims and all
             await self._quarantine(exc)
             raise
+        if committed is not None:
+            committed.batch.saved()
+            self._keep(batch_id, version, committed.batch)
+        return committed
+
+    def _keep(self, batch_id: UUID, version: str, batch: Batch) -> None:
+        if len(self._committed) >= REMEMBERED_RECORDS:
+            del self._committed[next(iter(self._committed))]  # the one changed longest ago
+        self._committed[batch_id] = (version, batch)
 
     async def _loaded(self, record: Any) -> Batch:
         try:
@@ -282,6 +307,9 @@ async def _claim_events(tx: AsyncManagedTransaction, event_ids: Sequence[UUID], 
     return {UUID(event_id) for event_id in record["claimed"]} if record else set()
 
 
-async def _save(tx: AsyncManagedTransaction, batch: Batch, changed_items: list[Properties]) -> None:
-    result = await tx.run(_SAVE, batch_id=str(batch.batch_id), batch=batch_properties(batch), items=changed_items)
+async def _save(tx: AsyncManagedTransaction, batch: Batch, version: str) -> None:
+    items = [{"document_id": str(item.document_id), "properties": item_properties(batch.batch_id, item)}
+             for item in batch.changed_documents]
+    result = await tx.run(_SAVE, batch_id=str(batch.batch_id), batch=batch_properties(batch), items=items,
+                          version=version)
     await result.consume()

@@ -243,13 +243,18 @@ class Batch:
     tenant: str = DEFAULT_TENANT
     # Who asked for what of it (its requests' events), each once.
     audit: set[AuditEntry] = field(default_factory=set)
+    # Kept by the fold, so that neither costs a walk of every document per event: the documents changed
+    # since the record was loaded or saved, and how many documents are in each state (None: count anew).
+    _changed: set[UUID] = field(default_factory=set, init=False, repr=False, compare=False)
+    _tally: Counter[DocumentState] | None = field(default=None, init=False, repr=False, compare=False)
 
     # ----- derived -----
 
     @property
     def counts(self) -> Counts:
-        # One pass over the documents: every event folded in reads the counts, of a batch of any size.
-        states = Counter(document.state for document in self.documents.values())
+        if self._tally is None:
+            self._tally = Counter(document.state for document in self.documents.values())
+        states = self._tally
         return Counts(
             total=len(self.documents),
             ingested=states[DocumentState.INGESTED],
@@ -325,6 +330,8 @@ class Batch:
     def apply(self, event: Event) -> None:
         """Fold one event into the record; applying it again, or in another order, converges."""
         before = self._outcome()
+        known = self.documents.get(event.document_id) if event.document_id is not None else None
+        state_before = known.state if known is not None else DocumentState.QUEUED  # as _document adds it
         at = event.occurred_at
         if event.tenant != DEFAULT_TENANT:
             self.tenant = event.tenant
@@ -375,7 +382,9 @@ class Batch:
                 if not self.is_finished and self.cancelled_at is None:
                     self.cancelled_at = at
         if event.document_id is not None and event.document_id in self.documents:
-            self.documents[event.document_id].heard_of(at)
+            document = self._document(event.document_id)
+            document.heard_of(at)
+            self._retally(state_before, document.state)
         if not self.manifest_known:
             # Until a BatchCreated arrives, the batch started with the earliest event seen.
             self.created_at = min(filter(None, (self.created_at, at)))
@@ -404,9 +413,27 @@ class Batch:
             document.heard_of(event.occurred_at)
 
     def _document(self, document_id: UUID) -> DocumentProgress:
+        """The document, added if new; either way counted as changed."""
+        self._changed.add(document_id)
         if document_id not in self.documents:
             self.documents[document_id] = DocumentProgress(document_id)
+            self._retally(None, DocumentState.QUEUED)
         return self.documents[document_id]
+
+    def _retally(self, was: DocumentState | None, now: DocumentState) -> None:
+        if self._tally is not None and was is not now:
+            if was is not None:
+                self._tally[was] -= 1
+            self._tally[now] += 1
+
+    @property
+    def changed_documents(self) -> list[DocumentProgress]:
+        """The documents changed since the record was loaded or `saved`."""
+        return [self.documents[document_id] for document_id in self._changed]
+
+    def saved(self) -> None:
+        """The record as it now is was stored: nothing of it has changed since."""
+        self._changed.clear()
 
     def _outcome(self) -> tuple[BatchState, Counts]:
         counts = self.counts
@@ -416,8 +443,11 @@ class Batch:
         """Restore what must hold after a change that started from the outcome `before`."""
         if self.cancelled_at is not None:
             for document in self.documents.values():
+                was = document.state
                 if document.advance(DocumentState.CANCELLED, self.cancelled_at):
                     document.heard_of(self.cancelled_at)
+                    self._changed.add(document.document_id)
+                    self._retally(was, document.state)
         finished_before = before[0] != "in_progress"
         if finished_before and self._outcome() != before:
             # A finished batch changed (a retry, a newer attempt): its next outcome is announced anew.
