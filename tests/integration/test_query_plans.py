@@ -22,7 +22,7 @@ SCANS = {"AllNodesScan", "NodeByLabelScan", "DirectedAllRelationshipsScan", "Und
 STATEMENT = re.compile(r"^\s*(MATCH|MERGE|OPTIONAL MATCH|UNWIND|CALL|CREATE|WITH)\b")
 # Parameters whose value is a list or a map; the rest are planned with a string or a number.
 LISTS = {"documents", "sources", "paths", "chunks", "authors", "departments", "tags", "categories", "event_ids",
-         "items", "unfinished", "terminal", "deliveries", "ids"}
+         "items", "unfinished", "terminal", "deliveries", "ids", "parked"}
 MAPS = {"document", "properties", "batch"}
 NUMBERS = {"lease_seconds", "limit", "page", "since", "cutoff", "settled_before", "applied_before", "finished_before",
            "after_created_at", "now", "lease_until", "before"}

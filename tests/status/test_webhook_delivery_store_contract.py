@@ -86,6 +86,17 @@ async def test_events_before_the_batch_callback_are_parked_and_handed_over_once_
     assert await store.callback_or_park(Parked(uuid4(), batch_id, "{}")) == callback
 
 
+async def test_many_events_at_once_before_the_batch_callback_are_all_parked_and_each_handed_over_once(store, base):
+    batch_id = uuid4()
+    early = [Parked(uuid4(), batch_id, f'{{"n": {n}}}') for n in range(40)]
+
+    assert await asyncio.gather(*(store.callback_or_park(parked) for parked in early + early[:5])) == [None] * 45
+    handed: list = []
+    callback = BatchCallback(batch_id, "acme", Target("https://a.example/cb", documents=True))
+    assert await store.register(callback, lambda parked: handed.extend(parked) or []) == 0
+    assert sorted(handed, key=lambda p: p.event_id) == sorted(early, key=lambda p: p.event_id)
+
+
 async def test_many_events_at_once_of_a_registered_batch_all_get_its_callback(store):
     """More at once than the Neo4j store has connections: none waits past its turn, and none is parked (a
     second registration would be handed none)."""

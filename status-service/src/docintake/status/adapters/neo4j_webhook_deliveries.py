@@ -4,7 +4,9 @@ what a batch's BatchCreated said of webhooks (`registered` false while it has no
 to one URL and how its tries went. Times are kept as seconds since the epoch, like the progress records'.
 
 Parking and registering take the write lock of the batch's WebhookCallback first, so that of one batch
-they run one after the other: no event is parked after its BatchCreated was registered."""
+they run one after the other: no event is parked after its BatchCreated was registered. The events of a
+batch that ask at once are parked (or told its callback) together, in one transaction; a callback once
+registered is remembered and asked for no more."""
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from uuid import UUID
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from docintake.platform.graphdb import POOL_SIZE, GraphStore
+from docintake.platform.group_commit import GroupCommit
 from docintake.status.domain.webhooks import BatchCallback, Delivery, Parked, Target
 
 SCHEMA = (
@@ -49,8 +52,9 @@ DELETE p
 _CALLBACK_OR_PARK = _LOCKED + """
 CALL (c) {
   WITH c WHERE NOT c.registered
-  MERGE (p:WebhookParked {event_id: $event_id})
-  ON CREATE SET p.batch_id = $batch_id, p.body = $body, p.parked_at = $now
+  UNWIND $parked AS parked
+  MERGE (p:WebhookParked {event_id: parked.event_id})
+  ON CREATE SET p.batch_id = $batch_id, p.body = parked.body, p.parked_at = $now
 }
 RETURN c {.*} AS callback
 """
@@ -148,6 +152,7 @@ class Neo4jDeliveryStore(GraphStore):
     def __init__(self, driver: AsyncDriver, database: str, connections: int = POOL_SIZE):
         super().__init__(driver, database, connections)
         self._registered: dict[UUID, BatchCallback] = {}
+        self._parking: GroupCommit[Parked, BatchCallback | None] = GroupCommit(self._callback_or_park_all)
 
     async def register(self, callback: BatchCallback,
                        deliveries_for: Callable[[Sequence[Parked]], Sequence[Delivery]]) -> int:
@@ -172,12 +177,17 @@ class Neo4jDeliveryStore(GraphStore):
             return await session.execute_write(transaction)
 
     async def callback_or_park(self, parked: Parked) -> BatchCallback | None:
-        registered = await self.callback_of(parked.batch_id)  # registered: no need to lock the batch
-        if registered is not None:
-            return registered
-        [record] = await self._write(_CALLBACK_OR_PARK, batch_id=str(parked.batch_id), event_id=str(parked.event_id),
-                                     body=parked.body, now=datetime.now(UTC).timestamp())
-        return self._remembered(_callback(parked.batch_id, record["callback"]))
+        if (known := self._registered.get(parked.batch_id)) is not None:
+            return known
+        return await self._parking.apply(parked, key=parked.batch_id)
+
+    async def _callback_or_park_all(self, parked: Sequence[Parked]) -> list[BatchCallback | None]:
+        """Events of one batch: its callback for each, or each parked while it has none."""
+        batch_id = parked[0].batch_id
+        [record] = await self._write(
+            _CALLBACK_OR_PARK, batch_id=str(batch_id), now=datetime.now(UTC).timestamp(),
+            parked=[{"event_id": str(event.event_id), "body": event.body} for event in parked])
+        return [self._remembered(_callback(batch_id, record["callback"]))] * len(parked)
 
     async def callback_of(self, batch_id: UUID) -> BatchCallback | None:
         if (known := self._registered.get(batch_id)) is not None:
