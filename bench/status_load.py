@@ -17,6 +17,11 @@ batch of the phase reads finished.
 Prints the events per second of each phase and the service's CPU time per event (a figure that a busy,
 shared machine disturbs less), and the status route's latency percentiles while the events of phase 2
 are projected and afterwards.
+
+Beside them, the floor: the CPU FastStream itself takes for each event as the service receives it (its
+message from two queues, the projection's and the webhooks', on a broker set up as the service's, with
+FastStream's Prometheus middleware, and handlers that do nothing), measured in this process on the
+same broker.
 """
 
 import argparse
@@ -35,6 +40,10 @@ from pathlib import Path
 import aio_pika
 import aiohttp
 import httpx
+from faststream import AckPolicy
+from faststream.rabbit import RabbitQueue
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import CollectorRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +52,7 @@ from docintake.contracts.events import Event  # noqa: E402
 from docintake.platform.messaging import declare_topology, make_broker, messages_waiting, publish_all  # noqa: E402
 from docintake.platform.settings import Settings  # noqa: E402
 from docintake.platform.topology import STATUS_QUEUE, WEBHOOKS_QUEUE  # noqa: E402
+from docintake.status.settings import StatusSettings  # noqa: E402
 from tests.support.status_events import SyntheticBatch  # noqa: E402
 from tests.support.status_service import API_KEY, STATUS, StatusService, status_of  # noqa: E402
 
@@ -115,6 +125,42 @@ async def finished(http: httpx.AsyncClient, batch: SyntheticBatch) -> bool:
     return status is not None and status.status != "in_progress"
 
 
+async def faststream_floor(url: str, bodies: list[bytes]) -> float:
+    """The CPU seconds per event that FastStream alone costs the service (see the module's docstring)."""
+    broker = make_broker(url, prefetch=StatusSettings().status_prefetch)
+    broker.add_middleware(RabbitPrometheusMiddleware(registry=CollectorRegistry(), app_name="docintake-bench"))
+    queues = [RabbitQueue(f"docintake.bench.floor.{n}.{os.getpid()}", durable=False, auto_delete=True)
+              for n in range(len(HELD_QUEUES))]
+    left, done = len(bodies) * len(queues), asyncio.Event()
+
+    async def raw_body(message) -> bytes:
+        return message.body
+
+    async def nothing(body: bytes) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0:
+            done.set()
+
+    for queue in queues:
+        broker.subscriber(queue, decoder=raw_body, ack_policy=AckPolicy.REJECT_ON_ERROR)(nothing)
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.declare_queue(queue.name, durable=False, auto_delete=True)
+            for body in bodies:
+                await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
+        cpu_before = time.process_time()
+        await broker.start()
+        await done.wait()
+        spent = time.process_time() - cpu_before
+        await broker.stop()
+    finally:
+        await connection.close()
+    return spent / len(bodies)
+
+
 def cpu_seconds(pid: int) -> float:
     """The CPU time the process has used so far, user and system (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -163,6 +209,7 @@ async def run(arguments: argparse.Namespace) -> None:
     batches = [SyntheticBatch(size=arguments.documents) for _ in range(arguments.batches)]
     events_per_batch = [batch.story("i" * (arguments.documents - 1) + "f", queued=False) for batch in batches]
     many_events = [event for events in events_per_batch for event in events[1:]]
+    floor = await faststream_floor(settings.rabbitmq_url, [event.model_dump_json().encode() for event in single_events])
     try:
         async with service.client() as http:
             alone = await project_held(broker, settings.rabbitmq_url, http, service, single_events, [single])
@@ -189,6 +236,8 @@ async def run(arguments: argparse.Namespace) -> None:
         await service.stop()
         await broker.stop()
 
+    print(f"floor, FastStream alone as the service takes each event (two queues, a handler that does nothing): "
+          f"{floor * 1000:.2f} ms of CPU per event ({1 / floor:.0f} events per CPU second)")
     print(alone.report(f"projection, one batch alone ({arguments.single_documents} documents)"))
     print(many.report(f"projection, {arguments.batches} batches x {arguments.documents} documents at once"))
     print(f"status route: {len(latencies)} requests from {arguments.clients} clients polling every "
