@@ -1,7 +1,7 @@
 """How Neo4j's errors leave the platform's graph adapter: out of reach is worth a retry, a refusal or a limit is not."""
 
 import pytest
-from neo4j.exceptions import Neo4jError, ServiceUnavailable
+from neo4j.exceptions import ConnectionAcquisitionTimeoutError, Neo4jError, ServiceUnavailable
 
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.graphdb import graph_errors
@@ -21,6 +21,12 @@ async def leaving(error: BaseException) -> BaseException:
 
 async def test_a_server_out_of_reach_is_unavailable():
     assert isinstance(await leaving(ServiceUnavailable("connection refused")), GraphUnavailable)
+
+
+async def test_a_pool_whose_every_connection_stayed_busy_is_unavailable():
+    busy = ConnectionAcquisitionTimeoutError("failed to obtain a connection from the pool within 60.0s")
+    assert not busy.is_retryable()  # what the driver says of it
+    assert isinstance(await leaving(busy), GraphUnavailable)
 
 
 async def test_a_deadlock_the_server_calls_transient_is_unavailable():

@@ -6,7 +6,14 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Self
 
 from neo4j import AsyncDriver, AsyncGraphDatabase, NotificationMinimumSeverity, Record, RoutingControl
-from neo4j.exceptions import ClientError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    ClientError,
+    ConnectionAcquisitionTimeoutError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
 
 from docintake.platform.errors import GraphRefused, GraphUnavailable
 from docintake.platform.settings import Settings
@@ -34,8 +41,8 @@ def is_transient(error: BaseException) -> bool:
     """Whether a failed Neo4j call may succeed when tried again later: the server out of reach, or
     an error the driver calls retryable, but never a memory limit. Meant for idempotent work: a
     commit whose outcome is unknown (IncompleteCommit, a ServiceUnavailable) counts as transient too."""
-    if isinstance(error, ServiceUnavailable | SessionExpired):
-        return True
+    if isinstance(error, ServiceUnavailable | SessionExpired | ConnectionAcquisitionTimeoutError):
+        return True  # (the last: every connection of the pool was busy for the whole acquisition timeout)
     if isinstance(error, Neo4jError) and (error.code or "").rpartition(".")[2] in MEMORY_LIMITS:
         return False
     if isinstance(error, Neo4jError | DriverError):
