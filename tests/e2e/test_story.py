@@ -116,7 +116,7 @@ async def test_partial_failure_names_each_failed_document_and_its_error(api):
 
 async def test_the_status_moves_from_in_progress_to_completed(api):
     tag = time.time_ns()
-    docs = [(f"life-{i}-{tag}.md", f"# Part {i}\n\n".encode() + f"Lifecycle {tag} {i}. ".encode() * 300)
+    docs = [(f"life-{i}-{tag}.md", f"# Part {i}\n\n".encode() + f"Lifecycle {tag} {i}. ".encode() * 3000)
             for i in range(12)]
     accepted = await upload(api, docs, csv_mapping({name: {"author": "Ada"} for name, _ in docs}))
     first = await status(api, accepted["batch_id"])

@@ -16,6 +16,7 @@ from docintake.gateway.domain.refusals import DeletionNotFound
 from docintake.gateway.entrypoints.dependencies import Caller, PublishDep, StatusServiceDep, built, require_api_key
 from docintake.gateway.entrypoints.upload import INGEST
 from docintake.gateway.service_layer.request_deletion import SourceCatalog, request_deletion
+from docintake.gateway.service_layer.status_forwarding import POLL_SECONDS, PROJECTION_GRACE_SECONDS
 from docintake.platform.tenants import Principal
 from docintake.platform.web import BatchId
 
@@ -23,8 +24,6 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 COLLECTIONS = "/api/v1/collections"
 DELETIONS = "/api/v1/deletions"
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 404, 503)}
-# How long a deletion just accepted may be unknown to the status service, which has yet to project it.
-PROJECTION_GRACE_SECONDS = 3.0
 
 CatalogDep = Annotated[SourceCatalog, Depends(built("sources"))]
 
@@ -92,4 +91,4 @@ async def deletion_status(deletion_id: str, request: Request, status_service: St
             return Response(body, status_code=upstream.status_code, media_type="application/json")
         if time.monotonic() >= deadline:
             raise DeletionNotFound(deletion_id)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(POLL_SECONDS)
