@@ -39,7 +39,6 @@ from pathlib import Path
 
 import aio_pika
 import aiohttp
-import httpx
 from faststream import AckPolicy
 from faststream.rabbit import RabbitQueue
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
