@@ -10,8 +10,7 @@ import gc
 
 def freeze_start_up() -> None:
     """Move every object there is now (the parsers' libraries, what the process imported to start) out of the
-    cyclic collector's reach: never garbage, they need not be walked by each collection after a parse, and not
-    writing to them leaves the pages a worker shares with its forkserver shared."""
+    cyclic collector's reach: never garbage, they need not be walked by each collection after a parse."""
     gc.collect()
     gc.freeze()
 
