@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.end_to_end import PeakMemory  # noqa: E402
+from bench.system import Usage  # noqa: E402
 from deploy.native.services import ServiceProcess  # noqa: E402
 from docintake.ingestor.settings import IngestorSettings  # noqa: E402
 from docintake.platform.graphdb import open_driver  # noqa: E402
@@ -50,7 +50,7 @@ async def main() -> None:
     broker = make_broker(settings.rabbitmq_url)
     await broker.connect()
     ingestor = large_ingestor(Path(tempfile.mkdtemp(prefix="docintake-bench-large-")))
-    memory = PeakMemory([ingestor])
+    memory = Usage([ingestor])
     ingestor.start()
     sampler = asyncio.create_task(memory.sample_every(0.25))
     collection = f"bench-large-{time.time_ns()}"
@@ -86,7 +86,9 @@ async def main() -> None:
         sampler.cancel()
         ingestor.stop()
         await broker.stop()
-    print(f"ingestor peak RSS with its parser processes: {memory.peaks['ingestor'] / MiB:.0f} MiB")
+    print(f"ingestor peak RSS summed over its parser processes: {memory.peaks['ingestor'] / MiB:.0f} MiB "
+          f"(PSS {memory.pss_peaks['ingestor'] / MiB:.0f} MiB)")
+    print(memory.summary())
 
 
 if __name__ == "__main__":

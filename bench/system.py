@@ -35,14 +35,22 @@ native_services.READY_TIMEOUT_SECONDS = 600
 
 
 class Usage:
-    """The highest RSS of each service's process tree (the ingestor's parser pool included), and the CPU
-    seconds each service's tree and each server took while the system ran."""
+    """The highest memory of each service's process tree (the ingestor's parser pool included), and the CPU
+    seconds each service's tree and each server took while the system ran.
+
+    Memory is told two ways. RSS summed over a tree counts a page once for every process that maps it, so the pages
+    the parser workers share copy-on-write with the forkserver they were forked from (and the shared libraries of
+    every process) are counted several times. PSS (/proc/PID/smaps_rollup) divides each shared page among the
+    processes sharing it: summed over a tree it is what the tree costs the machine."""
 
     SERVERS = ("rabbitmq", "minio", "neo4j")
 
     def __init__(self, services: list[ServiceProcess]) -> None:
         self.services = services
-        self.peaks = {service.name: 0 for service in services}
+        self.peaks = {service.name: 0 for service in services}  # summed RSS
+        self.pss_peaks = {service.name: 0 for service in services}
+        # each service's processes by their part (main, forkserver, parser worker ...): their highest RSS and PSS
+        self.process_peaks: dict[str, dict[str, tuple[int, int]]] = {service.name: {} for service in services}
         self.cpu = {service.name: 0.0 for service in services}
         self.started = time.perf_counter()
         self.seconds = 0.0
@@ -63,14 +71,28 @@ class Usage:
     def summary(self) -> str:
         if not self.seconds:
             self.finish()
-        return ("peak RSS: " + ", ".join(f"{name} {peak / MiB:.0f} MiB" for name, peak in self.peaks.items())
+        return ("peak RSS summed over each service's processes (shared pages counted in each): "
+                + ", ".join(f"{name} {peak / MiB:.0f} MiB" for name, peak in self.peaks.items())
+                + "\npeak PSS summed over each service's processes (shared pages divided among them): "
+                + ", ".join(f"{name} {peak / MiB:.0f} MiB" for name, peak in self.pss_peaks.items())
+                + "".join(f"\n  {name}'s processes, peak RSS / PSS each: " + ", ".join(
+                    f"{part} {rss / MiB:.0f} / {pss / MiB:.0f} MiB" for part, (rss, pss) in parts.items())
+                    for name, parts in self.process_peaks.items() if len(parts) > 1)
                 + f"\nCPU seconds over {self.seconds:.0f} s on {os.cpu_count()} cores: "
                 + ", ".join(f"{name} {cpu:.1f}" for name, cpu in self.cpu.items()))
 
     def _sample(self) -> None:
         for service in self.services:
-            rss, cpu = self._tree(service.pid())
+            processes = self._processes(service.pid())
+            rss = pss = 0
+            cpu = 0.0
+            parts = self.process_peaks[service.name]
+            for part, memory, seconds in processes:
+                rss, pss, cpu = rss + memory[0], pss + memory[1], cpu + seconds
+                highest = parts.get(part, (0, 0))
+                parts[part] = (max(highest[0], memory[0]), max(highest[1], memory[1]))
             self.peaks[service.name] = max(self.peaks[service.name], rss)
+            self.pss_peaks[service.name] = max(self.pss_peaks[service.name], pss)
             self.cpu[service.name] = max(self.cpu[service.name], cpu)
 
     def _servers_cpu(self) -> dict[str, float]:
@@ -78,23 +100,47 @@ class Usage:
         cpu = {}
         for name in self.SERVERS:
             try:
-                cpu[name] = self._tree(int((state / name / "pid").read_text()))[1]
+                cpu[name] = sum(seconds for _, _, seconds in self._processes(int((state / name / "pid").read_text())))
             except (OSError, ValueError):
                 continue
         return cpu
 
     @staticmethod
-    def _tree(pid: int | None) -> tuple[int, float]:
-        """RSS and CPU seconds of the process and its children."""
+    def _processes(pid: int | None) -> list[tuple[str, tuple[int, int], float]]:
+        """The process and its children: each one's part, RSS and PSS, and CPU seconds."""
         if pid is None:
-            return 0, 0.0
+            return []
         try:
             root = psutil.Process(pid)
             tree = (root, *root.children(recursive=True))
-            return (sum(process.memory_info().rss for process in tree),
-                    sum(sum(process.cpu_times()[:2]) for process in tree))
+            return [(_part(process, root), _rss_and_pss(process), sum(process.cpu_times()[:2])) for process in tree]
         except psutil.Error:
-            return 0, 0.0
+            return []
+
+
+def _rss_and_pss(process: psutil.Process) -> tuple[int, int]:
+    """RSS and PSS in bytes; PSS is the RSS where smaps_rollup cannot be read (not Linux)."""
+    rss = process.memory_info().rss
+    try:
+        with open(f"/proc/{process.pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return rss, int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, rss
+
+
+def _part(process: psutil.Process, root: psutil.Process) -> str:
+    """What a process of a service's tree is there for, from its command line."""
+    if process.pid == root.pid:
+        return "main"
+    command = " ".join(process.cmdline())
+    if "resource_tracker" in command:
+        return "resource tracker"
+    if "forkserver" in command:  # the forkserver's children are forked from it and keep its command line
+        return "forkserver" if process.ppid() == root.pid else "parser worker"
+    return "child"
 
 
 @dataclass

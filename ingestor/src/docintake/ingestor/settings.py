@@ -21,9 +21,10 @@ class IngestorSettings(Settings):
     # Documents parsed at the same time are written to the graph together: a lone one at once, and those whose
     # parse ends while a write is under way in the next transaction, this many at the most.
     write_batch_size: int = 50
-    # A parser process is replaced by a fresh one after this many documents (0: never), giving back the memory its
-    # parsing libraries kept: the ingestor with its workers peaked at 521-545 MiB without, 455 MiB at 20; each
-    # replacement costs a fork and the parsers' imports (at 50, half the documents a minute of never).
+    # A parser process is replaced by a fresh one after this many documents (0: never), giving back what its
+    # parsing libraries kept. Since each worker collects what every parse left, that is little: the ingestor with
+    # its workers peaked at 312 MiB at 20 against 316-317 MiB never (docs/performance.md); each replacement costs a
+    # fork of the forkserver.
     parser_max_documents: int = 0
     chunk_size: int = 1000
     chunk_overlap: int = 150

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
 
+from docintake.ingestor.adapters.parsers.heap import freeze_start_up
 from docintake.ingestor.adapters.parsers.large import ParseFunction, Spooling, parse_document, parse_whole
 from docintake.ingestor.adapters.parsers.ocr import OcrOptions, debian_package, missing_languages, read_progress
 from docintake.ingestor.domain.document import ParsedDocument
@@ -71,8 +72,10 @@ class ParserPool:
 
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["docintake.ingestor.adapters.parsers.formats"])
-        return ProcessPool(max_workers=self.workers, max_tasks=self.max_documents, context=context)
+        context.set_forkserver_preload(["docintake.ingestor.adapters.parsers.preloaded"])
+        # each worker also freezes what it imported to start (its parent's main module among it), after the fork
+        return ProcessPool(max_workers=self.workers, max_tasks=self.max_documents, context=context,
+                           initializer=freeze_start_up)
 
     def _working_pool(self) -> ProcessPool:
         """The pool, replaced first if it broke: pebble gives up on a pool whose worker died while idle."""

@@ -6,13 +6,13 @@ figures, so that neither process holds the document more than a section or a rec
 Imported by the ingestor's main process too, so it imports no parsing library itself: parse_file is imported in
 the parser process that runs it."""
 
-import ctypes
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from docintake.ingestor.adapters.parsers.heap import release_freed_memory
 from docintake.ingestor.adapters.spool import write_spool
 from docintake.ingestor.domain.chunking import iter_chunks
 from docintake.ingestor.domain.document import ParsedDocument, Section, Spool
@@ -47,14 +47,6 @@ def parse_document(parse_function: ParseFunction | None, spooling: Spooling, pat
         return _parse_document(parse_function, spooling, path, filename_hint, max_expanded_bytes, ocr)
     finally:
         release_freed_memory()
-
-
-def release_freed_memory() -> None:
-    """glibc keeps the heap a process freed for its next allocations; a parse of a document leaves tens of MiB."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _parse_document(parse_function: ParseFunction | None, spooling: Spooling, path: Path, filename_hint: str,
