@@ -35,22 +35,26 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
 
     async with listen(settings.rabbitmq_url, "batch.completed") as tap:
         first = await StatusService(tmp_path / "first.log").start()
-        await publish_all(broker, before_crash)
-        async with first.client() as http:
-            await status_when(http, synthetic.batch_id, lambda s: s.processed_count > 0, timeout=30)
-        assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+        try:  # a service left running would take the next tests' events
+            await publish_all(broker, before_crash)
+            async with first.client() as http:
+                await status_when(http, synthetic.batch_id, lambda s: s.processed_count > 0, timeout=30)
+        finally:
+            assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
 
         await publish_all(broker, after_crash + before_crash[:10])  # with some published twice
         second = await StatusService(tmp_path / "second.log").start()
-        async with second.client() as http:
-            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=60)
-        assert (done.status, done.total_documents, done.processed_count, done.failed_count, done.pending_count) == (
-            "partial_failure", 80, 60, 20, 0)
+        try:
+            async with second.client() as http:
+                done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=60)
+            assert (done.status, done.total_documents, done.processed_count, done.failed_count,
+                    done.pending_count) == ("partial_failure", 80, 60, 20, 0), f"batch {synthetic.batch_id}"
 
-        [completion] = await tap.of_batch_once(synthetic.batch_id, 1)
-        assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
-        assert (completion.data.processed_count, completion.data.failed_count) == (60, 20)
-        assert await second.stop() == 0
+            [completion] = await tap.of_batch_once(synthetic.batch_id, 1)
+            assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
+            assert (completion.data.processed_count, completion.data.failed_count) == (60, 20)
+        finally:
+            assert await second.stop() == 0
 
 
 async def nothing_waits_for_an_ingestor(broker) -> None:
