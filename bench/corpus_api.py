@@ -10,12 +10,13 @@ say), against the servers of DOCINTAKE_*.
   batches of 100, each under its path in the corpus, waits for every batch to finish and prints, per extension,
   files ingested and failed (a status names a file by its base name: files of one name in two folders count
   under the outcome of one of them), then each failure with its error code and reason, and the seconds it all took.
-- `latency`: a batch of 50 text files alone, then the same 50 behind a scan of `--scan-pages` pages (rendered from
-  known text at 300 dpi) first in the same batch; prints each run's text-file latency (from the start of the
-  upload to the file's DocumentIngested) at p50 and p95, and their ratio. Then the scan's OCR pass (from its
-  OcrRequested to its DocumentIngested) in pages per minute, beside Debian's `tesseract` run on the same page
-  images one after another in this process (one thread each, as the ingestor runs it), with the ingestor's
-  options and with tesseract's defaults.
+- `latency`: a batch of 50 text files to warm the services up, then 50 alone, then the same 50 behind a scan of
+  `--scan-pages` pages (rendered from known text at 300 dpi) first in the same batch; prints each run's text-file
+  latency (from the start of the upload to the file's DocumentIngested) at p50 and p95, and their ratio. Then the
+  scan's OCR pass (from its OcrRequested to its DocumentIngested) in pages per minute, beside Debian's `tesseract`
+  run on the same page images (encoded beforehand) one after another in this process (one thread each, as the
+  ingestor runs it), with tesseract's defaults (what the ingestor runs on these pages of ink on white) and with
+  Sauvola's thresholding (what it runs on a page with grey in it).
 """
 
 import argparse
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deploy.native.services import system  # noqa: E402
-from docintake.ingestor.adapters.parsers.ocr import TESSERACT_OPTIONS  # noqa: E402
+from docintake.ingestor.adapters.parsers.ocr import SAUVOLA, TESSERACT_OPTIONS  # noqa: E402
 from docintake.platform.settings import Settings  # noqa: E402
 from tests.support.batches import INGEST, TERMINAL  # noqa: E402
 from tests.support.broker import listen  # noqa: E402
@@ -160,19 +161,20 @@ async def text_latencies(api: httpx.AsyncClient, settings: Settings, scan: bytes
     return list(arrivals.values()), ocr_span.get("outcome", 0.0) - ocr_span.get("requested", 0.0)
 
 
-def plain_tesseract_seconds(pages: list, options: Sequence[str]) -> float:
-    """Debian's tesseract on the same page images, one after another, on one thread as the ingestor runs it."""
+def plain_tesseract_seconds(pages: list[bytes], options: Sequence[str]) -> float:
+    """Debian's tesseract on the same page images (encoded beforehand), one after another, on one thread as the
+    ingestor runs it."""
     started = time.perf_counter()
     for page in pages:
         subprocess.run(["tesseract", "stdin", "stdout", "-l", "eng", "--dpi", "300", *options],
-                       input=scans.encoded(page, "PNG"), capture_output=True, check=True,
-                       env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                       input=page, capture_output=True, check=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
     return time.perf_counter() - started
 
 
 async def latency_run(settings: Settings, scan_pages: int) -> None:
     pages = [scans.text_image(f"Page {page}. {scans.MINUTES}") for page in range(1, scan_pages + 1)]
     async with Running(settings, {"DOCINTAKE_OCR_MAX_PAGES": str(scan_pages)}) as api:
+        await text_latencies(api, settings, None)  # warms the services up; not counted
         alone, _ = await text_latencies(api, settings, None)
         behind, ocr_seconds = await text_latencies(api, settings, scans.scanned_pdf(pages))
     p95_alone, p95_behind = (statistics.quantiles(run, n=100)[94] for run in (alone, behind))
@@ -182,8 +184,10 @@ async def latency_run(settings: Settings, scan_pages: int) -> None:
     print(f"p95 behind the scan / p95 alone: {p95_behind / p95_alone:.2f}")
     print(f"OCR of the {scan_pages}-page scan by the OCR worker: {ocr_seconds:.1f} s = "
           f"{scan_pages / ocr_seconds * 60:.1f} pages/min")
-    for label, options in (("its options", TESSERACT_OPTIONS), ("its defaults", ("--psm", "3"))):
-        plain = plain_tesseract_seconds(pages, options)
+    encoded = [scans.encoded(page, "PNG") for page in pages]
+    for label, options in (("its defaults", TESSERACT_OPTIONS), ("Sauvola's thresholding",
+                                                                  (*TESSERACT_OPTIONS, *SAUVOLA))):
+        plain = plain_tesseract_seconds(encoded, options)
         print(f"plain tesseract with {label} ({' '.join(options)}) on the same pages: {plain:.1f} s = "
               f"{scan_pages / plain * 60:.1f} pages/min; the worker at {plain / ocr_seconds:.0%} of it")
 

@@ -27,13 +27,24 @@ INVOICE = "Invoice number 4711 is due within thirty days. Please quote the refer
 def text_image(text: str, size: tuple[int, int] = A4_AT_300_DPI, font_size: int = 42) -> Image.Image:
     """A white page with the text in black, wrapped, as a 300 dpi scan of 10-point type would show it."""
     image = Image.new("L", size, 255)
+    _write(image, text, 150, font_size)
+    return image
+
+
+def shaded_image(plain: str, shaded: str, grey: int = 130) -> Image.Image:
+    """A page with `plain` in black on white and below it `shaded` in black on a grey box, as a table's header row
+    or a stamp shows."""
+    image = text_image(plain, size=(2480, 1400))
+    ImageDraw.Draw(image).rectangle((100, 700, 2380, 1300), fill=grey)
+    _write(image, shaded, 750)
+    return image
+
+
+def _write(image: Image.Image, text: str, top: int, font_size: int = 42) -> None:
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=font_size)
-    y = 150
-    for line in textwrap.wrap(text, width=max(10, (size[0] - 300) // (font_size // 2 + 2))):
-        draw.text((150, y), line, fill=0, font=font)
-        y += int(font_size * 1.6)
-    return image
+    for number, line in enumerate(textwrap.wrap(text, width=max(10, (image.width - 300) // (font_size // 2 + 2)))):
+        draw.text((150, top + number * int(font_size * 1.6)), line, fill=0, font=font)
 
 
 def encoded(image: Image.Image, pillow_format: str, **options) -> bytes:

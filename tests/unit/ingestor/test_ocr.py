@@ -48,13 +48,13 @@ def write(tmp_path):
 def ocr_calls(monkeypatch):
     """The page numbers OCR'd, in order."""
     pages: list[int] = []
-    read = Ocr.read
+    recognize = Ocr._recognize
 
-    def counted(self, image, dpi, page):
+    def counted(self, command, png, page):
         pages.append(page)
-        return read(self, image, dpi, page)
+        return recognize(self, command, png, page)
 
-    monkeypatch.setattr(Ocr, "read", counted)
+    monkeypatch.setattr(Ocr, "_recognize", counted)
     return pages
 
 
@@ -141,6 +141,26 @@ def test_a_transparent_png_is_read_on_white(write):
     document = parse_file(write("logo.png", scans.encoded(transparent, "PNG")), "logo.png")
 
     assert scans.recall(scans.INVOICE, text(document)) >= 0.95
+
+
+def test_dark_text_on_a_grey_box_is_read_with_the_text_around_it(write):
+    page = scans.shaded_image(scans.MINUTES, scans.INVOICE)  # tesseract's default threshold reads 20 % of INVOICE
+
+    document = parse_file(write("notice.png", scans.encoded(page, "PNG")), "notice.png")
+
+    assert scans.recall(scans.INVOICE, text(document)) >= 0.95
+    assert scans.recall(scans.MINUTES, text(document)) >= 0.95
+
+
+@pytest.mark.parametrize(("page", "clean"), [
+    (scans.text_image(scans.MINUTES), True),
+    (scans.shaded_image(scans.MINUTES, scans.INVOICE), False),
+    (Image.effect_noise((1240, 1754), 40), False),  # a scan's paper tone and speckle
+])
+def test_only_a_page_of_ink_on_white_skips_the_local_threshold(page, clean):
+    command, _ = Ocr(OcrOptions())._command(page, 300)
+
+    assert (ocr_module.SAUVOLA[-1] not in command) is clean
 
 
 def test_a_picture_without_text_fails_as_having_none(write):

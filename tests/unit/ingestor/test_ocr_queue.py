@@ -32,7 +32,7 @@ needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="
 @pytest.fixture
 def ocr_calls(monkeypatch):
     pages: list[int] = []
-    monkeypatch.setattr(Ocr, "read", lambda self, image, dpi, page: pages.append(page) or "")
+    monkeypatch.setattr(Ocr, "_recognize", lambda self, command, png, page: pages.append(page) or "")
     return pages
 
 

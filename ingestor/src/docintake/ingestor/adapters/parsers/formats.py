@@ -154,9 +154,9 @@ def parse_pdf(path: Path, ocr: Ocr) -> Extracted:
         texts = [_pdf_page_text(document, index) for index in range(pages)]
         scanned = [index for index, text in enumerate(texts) if not text.strip() and _shows_something(document, index)]
         ocr.reserve(len(scanned))  # before any is OCR'd: a scan over the cap fails at once
-        for index in scanned:
-            image, dpi = _render(document, index)
-            texts[index] = ocr.read(image, dpi, index + 1)
+        rendered = (_render(document, index) + (index + 1,) for index in scanned)
+        for index, text in zip(scanned, ocr.read(rendered), strict=True):
+            texts[index] = text
         return headed_sections(texts, set(scanned), outline(document)), pages
     finally:
         document.close()

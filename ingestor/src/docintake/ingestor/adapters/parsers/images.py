@@ -2,6 +2,7 @@
 animation. Pillow decodes them; each page's text is what tesseract reads in it."""
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -27,13 +28,16 @@ def parse_image(path: Path, ocr: Ocr, kind: str) -> tuple[list[Section], int | N
         with image:
             pages = getattr(image, "n_frames", 1) if kind == "tiff" else 1
             ocr.reserve(pages)
-            sections = []
-            for index in range(pages):
-                image.seek(index)
-                if image.width * image.height > MAX_IMAGE_PIXELS:
-                    raise _too_large()
-                sections.append(Section(ocr.read(image, dpi_of(image), index + 1), page=index + 1, ocr=True))
-    return sections, pages
+            texts = list(ocr.read(_frames(image, pages)))
+    return [Section(text, page=number, ocr=True) for number, text in enumerate(texts, start=1)], pages
+
+
+def _frames(image: Image.Image, pages: int) -> Iterator[tuple[Image.Image, float | None, int]]:
+    for index in range(pages):
+        image.seek(index)
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise _too_large()
+        yield image, dpi_of(image), index + 1
 
 
 def dpi_of(image: Image.Image) -> float | None:

@@ -5,7 +5,7 @@ Chosen by measurement (bench/ocr.py): Debian's tesseract CLI on pypdfium2-render
 about twice as fast as kreuzberg's bundled tesseract, with the same words. A process per page can be stopped when
 it runs past its time limit and cannot take the parser process down with it. tesseract runs on one thread
 (OMP_THREAD_LIMIT=1): the parser pool's processes are the parallelism, and OpenMP threads make a page several
-times slower on a small machine.
+times slower on a small machine. While tesseract reads a page, the next one is rendered and encoded.
 """
 
 import ctypes
@@ -15,6 +15,8 @@ import re
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +27,11 @@ from docintake.ingestor.domain.failures import OCR_FAILED, OCR_PAGE_LIMIT, OCR_T
 TESSERACT = "tesseract"
 RENDER_DPI = 300  # what tesseract reads best; a rendered PDF page is this sharp
 MAX_PIXELS = 50_000_000  # a bigger page is scaled down to this before OCR (an A4 page at 300 dpi is 8.7 million)
-# Sauvola's adaptive thresholding keeps dark text on grey (table headers, stamps) that the default loses
-TESSERACT_OPTIONS = ("--psm", "3", "-c", "thresholding_method=2")
+TESSERACT_OPTIONS = ("--psm", "3")
+# Sauvola's local thresholding keeps dark text on grey (shaded cells, stamps) that tesseract's global one loses, and
+# drops a scan's speckle; on a page of ink on white it only costs time (a fifth more, bench/corpus_api.py latency)
+SAUVOLA = ("-c", "thresholding_method=2")
+CLEAN_PAGE_GREY = 0.01  # ink on white: under 1 % of the pixels mid-grey (anti-aliased edges); a scan has 5 % and up
 _LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)?")
 _FAILED_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
 
@@ -98,12 +103,32 @@ class Ocr:
         written.write_text(f"{self.done} {self.pages}")
         written.replace(self.options.progress_path)
 
-    def read(self, image: Image.Image, dpi: float | None, page: int) -> str:
-        """The text tesseract reads in the image of page `page`, else IngestError."""
-        png, scale = _png(image)
+    def read(self, pages: Iterable[tuple[Image.Image, float | None, int]]) -> Iterator[str]:
+        """The text tesseract reads in each (image, dpi, page number) of `pages`, else IngestError. The next page
+        is taken from `pages` (rendered, decoded) and encoded while tesseract reads this one."""
+        reader = ThreadPoolExecutor(1, thread_name_prefix="tesseract")
+        previous: Future[str] | None = None
+        try:
+            for image, dpi, page in pages:
+                reading = reader.submit(self._recognize, *self._command(image, dpi), page)
+                if previous is not None:
+                    yield previous.result()
+                previous = reading
+            if previous is not None:
+                yield previous.result()
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
+
+    def _command(self, image: Image.Image, dpi: float | None) -> tuple[list[str], bytes]:
+        png, scale, clean = _png(image)
         command = [TESSERACT, "stdin", "stdout", "-l", self.languages, *TESSERACT_OPTIONS]
+        if not clean:
+            command += SAUVOLA
         if dpi:
             command += ["--dpi", str(max(round(dpi * scale), 1))]
+        return command, png
+
+    def _recognize(self, command: list[str], png: bytes, page: int) -> str:
         try:
             done = subprocess.run(
                 command, input=png, capture_output=True, check=False, timeout=self.options.page_timeout_seconds,
@@ -147,9 +172,9 @@ def read_progress(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def _png(image: Image.Image) -> tuple[bytes, float]:
-    """The image as the grayscale PNG tesseract reads (transparency on white, at most MAX_PIXELS), and the
-    factor it was scaled by."""
+def _png(image: Image.Image) -> tuple[bytes, float, bool]:
+    """The image as the grayscale PNG tesseract reads (transparency on white, at most MAX_PIXELS), the factor it
+    was scaled by, and whether it is clean ink on white."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, "white")
@@ -159,9 +184,11 @@ def _png(image: Image.Image) -> tuple[bytes, float]:
     factor = min(1.0, (MAX_PIXELS / (image.width * image.height)) ** 0.5)
     if factor < 1.0:
         image = image.resize((max(1, int(image.width * factor)), max(1, int(image.height * factor))))
+    histogram = image.histogram()
+    clean = sum(histogram[40:216]) < CLEAN_PAGE_GREY * image.width * image.height
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue(), factor
+    return buffer.getvalue(), factor, clean
 
 
 _PR_SET_PDEATHSIG = 1

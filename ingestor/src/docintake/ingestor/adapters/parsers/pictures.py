@@ -6,7 +6,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -43,15 +43,18 @@ def picture_sections(path: Path, folder: str, ocr: Ocr) -> list[Section]:
     with zipfile.ZipFile(path) as package:
         names = [name for name in _media(package, folder) if _could_hold_text(package, name)]
         ocr.reserve(len(names))  # before any is OCR'd: over the cap fails at once, the text pass hands it on
-        sections = []
-        for number, name in enumerate(names, start=1):
-            with _opened(package, name) as picture:
-                sections.append(Section(ocr.read(picture, dpi_of(picture), number), ocr=True))
+        sections = [Section(text, ocr=True) for text in ocr.read(_pictures(package, names))]
     if names and not any(tidy(section.text) for section in sections):
         raise IngestError(
             NO_TEXT, f"No text: the document has no text of its own, and OCR found none in its {len(names)} pictures"
         )
     return sections
+
+
+def _pictures(package: zipfile.ZipFile, names: list[str]) -> Iterator[tuple[Image.Image, float | None, int]]:
+    for number, name in enumerate(names, start=1):
+        with _opened(package, name) as picture:
+            yield picture, dpi_of(picture), number
 
 
 def _media(package: zipfile.ZipFile, folder: str) -> list[str]:
