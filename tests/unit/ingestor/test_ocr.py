@@ -221,6 +221,17 @@ def test_a_page_whose_ocr_takes_too_long_fails_with_the_limit_named(write):
     )
 
 
+def test_tesseract_runs_below_the_process_that_starts_it(write, monkeypatch, tmp_path):
+    niceness = tmp_path / "tesseract"  # prints its niceness as the page's text
+    niceness.write_text("#!/bin/sh\ncat > /dev/null\nnice\n")
+    niceness.chmod(0o755)
+    monkeypatch.setattr(ocr_module, "TESSERACT", str(niceness))
+
+    document = parse_file(write("invoice.png", scans.encoded(scans.text_image(scans.INVOICE), "PNG")), "invoice.png")
+
+    assert int(text(document)) == os.nice(0) + ocr_module.OCR_NICENESS
+
+
 def test_a_language_that_is_not_installed_fails_naming_its_debian_package(write):
     path = write("invoice.png", scans.encoded(scans.text_image(scans.INVOICE, size=(1240, 400)), "PNG"))
 

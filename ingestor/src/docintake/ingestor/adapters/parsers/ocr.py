@@ -5,7 +5,9 @@ Chosen by measurement (bench/ocr.py): Debian's tesseract CLI on pypdfium2-render
 about twice as fast as kreuzberg's bundled tesseract, with the same words. A process per page can be stopped when
 it runs past its time limit and cannot take the parser process down with it. tesseract runs on one thread
 (OMP_THREAD_LIMIT=1): the parser pool's processes are the parallelism, and OpenMP threads make a page several
-times slower on a small machine. While tesseract reads a page, the next one is rendered and encoded.
+times slower on a small machine. While tesseract reads a page, the next one is rendered and encoded. tesseract
+runs below everything else on the machine (OCR_NICENESS): a scan gets the CPU the text pass, the services and the
+servers leave, and never slows them.
 """
 
 import ctypes
@@ -31,6 +33,7 @@ TESSERACT_OPTIONS = ("--psm", "3")
 # Sauvola's local thresholding keeps dark text on grey (shaded cells, stamps) that tesseract's global one loses, and
 # drops a scan's speckle; on a page of ink on white it only costs time (a fifth more, bench/corpus_api.py latency)
 SAUVOLA = ("-c", "thresholding_method=2")
+OCR_NICENESS = 10
 CLEAN_PAGE_GREY = 0.01  # ink on white: under 1 % of the pixels mid-grey (anti-aliased edges); a scan has 5 % and up
 _LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)?")
 _FAILED_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
@@ -132,7 +135,7 @@ class Ocr:
         try:
             done = subprocess.run(
                 command, input=png, capture_output=True, check=False, timeout=self.options.page_timeout_seconds,
-                env={**os.environ, "OMP_THREAD_LIMIT": "1"}, preexec_fn=_die_with_parent,
+                env={**os.environ, "OMP_THREAD_LIMIT": "1"}, preexec_fn=_in_the_child,
             )
         except FileNotFoundError as exc:
             raise IngestError(
@@ -194,8 +197,10 @@ def _png(image: Image.Image) -> tuple[bytes, float, bool]:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """In the tesseract child: be killed when the parser process is (a parse past its time limit is)."""
+def _in_the_child() -> None:
+    """In the tesseract child: run below everything else, and be killed when the parser process is (a parse past
+    its time limit is)."""
+    os.nice(OCR_NICENESS)
     try:
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the page's own time limit still ends it
