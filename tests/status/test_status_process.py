@@ -16,11 +16,10 @@ from tests.support.status_service import StatusService, status_when
 
 
 async def test_the_service_logs_ready_and_exits_0_on_sigterm(tmp_path):
-    service = await StatusService(tmp_path / "service.log").start()
-    async with service.client() as http:
-        assert (await http.get("/readyz")).status_code == 200
+    async with StatusService(tmp_path / "service.log").running(signal.SIGTERM) as service, service.client() as http:
+        ready = (await http.get("/readyz")).status_code
 
-    assert await service.stop(signal.SIGTERM) == 0
+    assert (ready, service.exit_code) == (200, 0)
     messages = [line["message"] for line in service.log_lines()]
     assert "ready" in messages
     assert "Application shutdown complete." in messages
@@ -34,27 +33,21 @@ async def test_killed_in_the_middle_of_a_batch_the_restarted_service_ends_with_e
     before_crash, after_crash = events[:50], events[50:]
 
     async with listen(settings.rabbitmq_url, "batch.completed") as tap:
-        first = await StatusService(tmp_path / "first.log").start()
-        try:  # a service left running would take the next tests' events
+        async with StatusService(tmp_path / "first.log").running(signal.SIGKILL) as first, first.client() as http:
             await publish_all(broker, before_crash)
-            async with first.client() as http:
-                await status_when(http, synthetic.batch_id, lambda s: s.processed_count > 0, timeout=30)
-        finally:
-            assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+            await status_when(http, synthetic.batch_id, lambda s: s.processed_count > 0, timeout=30)
+        assert first.exit_code == -signal.SIGKILL
 
         await publish_all(broker, after_crash + before_crash[:10])  # with some published twice
-        second = await StatusService(tmp_path / "second.log").start()
-        try:
-            async with second.client() as http:
-                done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=60)
-            assert (done.status, done.total_documents, done.processed_count, done.failed_count,
-                    done.pending_count) == ("partial_failure", 80, 60, 20, 0), f"batch {synthetic.batch_id}"
-
+        async with StatusService(tmp_path / "second.log").running() as second, second.client() as http:
+            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=60)
             [completion] = await tap.of_batch_once(synthetic.batch_id, 1)
-            assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
-            assert (completion.data.processed_count, completion.data.failed_count) == (60, 20)
-        finally:
-            assert await second.stop() == 0
+        assert second.exit_code == 0
+
+    assert (done.status, done.total_documents, done.processed_count, done.failed_count,
+            done.pending_count) == ("partial_failure", 80, 60, 20, 0), f"batch {synthetic.batch_id}"
+    assert completion.event_id == BatchCompleted.id_for(synthetic.batch_id)
+    assert (completion.data.processed_count, completion.data.failed_count) == (60, 20)
 
 
 async def nothing_waits_for_an_ingestor(broker) -> None:
@@ -64,18 +57,15 @@ async def nothing_waits_for_an_ingestor(broker) -> None:
 
 async def test_documents_time_out_only_while_nothing_waits_for_an_ingestor(broker, tmp_path):
     await nothing_waits_for_an_ingestor(broker)  # what earlier tests queued with no ingestor running
-    service = await StatusService(tmp_path / "service.log", stall_timeout_seconds=2).start()
-    try:
-        synthetic = SyntheticBatch(size=3)
+    synthetic = SyntheticBatch(size=3)
+    async with StatusService(tmp_path / "service.log", stall_timeout_seconds=2).running() as service, \
+            service.client() as http:
         # The default tenant's lane now holds a document waiting, as behind a backlog.
         await publish_all(broker, [synthetic.created(), synthetic.queued(2), synthetic.ingested(0)])
-        async with service.client() as http:
-            await asyncio.sleep(5)
-            waiting = await status_when(http, synthetic.batch_id, lambda s: True)
-            await nothing_waits_for_an_ingestor(broker)
-            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=20)
-    finally:
-        await service.stop()
+        await asyncio.sleep(5)
+        waiting = await status_when(http, synthetic.batch_id, lambda s: True)
+        await nothing_waits_for_an_ingestor(broker)
+        done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress", timeout=20)
 
     assert (waiting.status, waiting.failed_count) == ("in_progress", 0)
     assert (done.status, done.processed_count, done.failed_count) == ("partial_failure", 1, 2)
@@ -98,19 +88,15 @@ async def test_a_document_waiting_for_an_ocr_worker_holds_the_stall_clock_like_o
 
 async def test_a_stalled_document_is_published_as_timed_out_and_shown_so(broker, tmp_path, settings):
     """Any subscriber of docintake.events hears the sweeper's verdict, and the status route says the same."""
-    service = await StatusService(tmp_path / "service.log", stall_timeout_seconds=1,
-                                  sweep_interval_seconds=0.5).start()
-    try:
-        synthetic = SyntheticBatch(size=1)
-        async with listen(settings.rabbitmq_url, "document.failed") as tap, service.client() as http:
-            await publish_all(broker, [synthetic.created(), synthetic.queued(0)])
-            await status_when(http, synthetic.batch_id, lambda s: s.total_documents == 1)
-            await nothing_waits_for_an_ingestor(broker)  # no ingestor runs here, so the stall clock runs
+    synthetic = SyntheticBatch(size=1)
+    service = StatusService(tmp_path / "service.log", stall_timeout_seconds=1, sweep_interval_seconds=0.5)
+    async with service.running(), listen(settings.rabbitmq_url, "document.failed") as tap, service.client() as http:
+        await publish_all(broker, [synthetic.created(), synthetic.queued(0)])
+        await status_when(http, synthetic.batch_id, lambda s: s.total_documents == 1)
+        await nothing_waits_for_an_ingestor(broker)  # no ingestor runs here, so the stall clock runs
 
-            [failed] = await tap.of_batch_once(synthetic.batch_id, 1)
-            done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress")
-    finally:
-        await service.stop()
+        [failed] = await tap.of_batch_once(synthetic.batch_id, 1)
+        done = await status_when(http, synthetic.batch_id, lambda s: s.status != "in_progress")
 
     assert isinstance(failed, DocumentFailed)
     assert (failed.document_id, failed.data.error_code, failed.data.attempt) == (
@@ -128,8 +114,8 @@ def counted(metrics: str, name: str) -> float:
 
 async def test_the_sweep_forgets_the_ids_of_events_applied_longer_ago_than_their_retention(broker, tmp_path, settings):
     graph = open_driver(settings)
-    service = await StatusService(tmp_path / "service.log", sweep_interval_seconds=0.5,
-                                  applied_event_retention_hours=0.0005).start()  # under two seconds
+    service = StatusService(tmp_path / "service.log", sweep_interval_seconds=0.5,
+                            applied_event_retention_hours=0.0005)  # under two seconds
     synthetic = SyntheticBatch(size=1)
     events = [synthetic.created(), synthetic.queued(0), synthetic.ingested(0)]
 
@@ -142,7 +128,7 @@ async def test_the_sweep_forgets_the_ids_of_events_applied_longer_ago_than_their
         return counted((await http.get("/metrics")).text, "docintake_status_events_applied_total")
 
     try:
-        async with service.client() as http:
+        async with service.running(), service.client() as http:
             await publish_all(broker, events)
             done = await status_when(http, synthetic.batch_id, lambda s: s.status == "completed")
             await eventually(markers, lambda n: n == 0, timeout=20)
@@ -152,6 +138,5 @@ async def test_the_sweep_forgets_the_ids_of_events_applied_longer_ago_than_their
             await eventually(applied, lambda n: n == before + len(events), timeout=20)
             again = await status_when(http, synthetic.batch_id, lambda s: True)
     finally:
-        await service.stop()
         await graph.close()
     assert again == done

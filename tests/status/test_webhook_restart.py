@@ -25,21 +25,18 @@ async def test_a_delivery_cut_off_by_a_crash_is_tried_again_by_the_restarted_ser
                 "tenants_file": tenants_file(tmp_path / "tenants.json", receiver)}
     synthetic, events = acme_batch(1, callback_url=f"{receiver.base_url}/crash")
     receiver.answer("crash", synthetic.batch_id, 0)
-    first = await StatusService(tmp_path / "first.log", **settings).start()
     try:
-        await publish_all(broker, events)
-        await eventually(lambda: asyncio.sleep(0, receiver.of_batch(synthetic.batch_id, "crash")), bool, 30)
+        async with StatusService(tmp_path / "first.log", **settings).running(signal.SIGKILL) as first:
+            await publish_all(broker, events)
+            await eventually(lambda: asyncio.sleep(0, receiver.of_batch(synthetic.batch_id, "crash")), bool, 30)
     finally:
-        assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
         receiver.release.set()
+    assert first.exit_code == -signal.SIGKILL
 
-    second = await StatusService(tmp_path / "second.log", **settings).start()
-    try:
-        async with second.client() as http:
-            done = await status_when(http, synthetic.batch_id, lambda s: any(
-                w.url.endswith("/crash") and w.state == "delivered" for w in s.webhooks), timeout=60)
-    finally:
-        assert await second.stop() == 0
+    async with StatusService(tmp_path / "second.log", **settings).running() as second, second.client() as http:
+        done = await status_when(http, synthetic.batch_id, lambda s: any(
+            w.url.endswith("/crash") and w.state == "delivered" for w in s.webhooks), timeout=60)
+    assert second.exit_code == 0
     tries = receiver.of_batch(synthetic.batch_id, "crash")
     assert len(tries) == 2 and len({got.header(DELIVERY_HEADER) for got in tries}) == 1
     [crashed] = [w for w in done.webhooks if w.url.endswith("/crash")]

@@ -3,7 +3,8 @@
 import asyncio
 import json
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from uuid import UUID
 
@@ -23,6 +24,7 @@ class StatusService:
 
     def __init__(self, log_path: Path, **settings: object):
         self.port = free_port()
+        self.exit_code: int | None = None  # once stopped by running()
         self.process = ServiceProcess(log_path.stem, "docintake-status", log_path.parent, {
             "DOCINTAKE_STATUS_PORT": str(self.port),
             "DOCINTAKE_API_KEYS": API_KEY,
@@ -49,6 +51,16 @@ class StatusService:
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}:\n{self.process.log_file.read_text()[-3000:]}") from exc
         return self
+
+    @asynccontextmanager
+    async def running(self, stop: int = signal.SIGTERM) -> AsyncIterator["StatusService"]:
+        """Started, and stopped with `stop` on the way out whatever happened inside (a service left running would
+        take the next tests' events); its exit code is then `exit_code`, for the test to check after."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            self.exit_code = await self.stop(stop)
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int | None:
         """Its exit code: after SIGTERM (SIGKILL past the timeout), or after the signal given."""
