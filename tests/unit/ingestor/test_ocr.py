@@ -48,13 +48,13 @@ def write(tmp_path):
 def ocr_calls(monkeypatch):
     """The page numbers OCR'd, in order."""
     pages: list[int] = []
-    recognize = Ocr._recognize
+    text_of = Ocr._text
 
-    def counted(self, command, png, page):
+    def counted(self, tesseract, png, page):
         pages.append(page)
-        return recognize(self, command, png, page)
+        return text_of(self, tesseract, png, page)
 
-    monkeypatch.setattr(Ocr, "_recognize", counted)
+    monkeypatch.setattr(Ocr, "_text", counted)
     return pages
 
 
@@ -158,7 +158,7 @@ def test_dark_text_on_a_grey_box_is_read_with_the_text_around_it(write):
     (Image.effect_noise((1240, 1754), 40), False),  # a scan's paper tone and speckle
 ])
 def test_only_a_page_of_ink_on_white_skips_the_local_threshold(page, clean):
-    command, _ = Ocr(OcrOptions())._command(page, 300)
+    command, _, _ = Ocr(OcrOptions())._prepare(iter([(page, 300, 1)]))
 
     assert (ocr_module.SAUVOLA[-1] not in command) is clean
 

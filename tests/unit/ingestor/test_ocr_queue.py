@@ -31,9 +31,14 @@ needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="
 
 @pytest.fixture
 def ocr_calls(monkeypatch):
-    pages: list[int] = []
-    monkeypatch.setattr(Ocr, "_recognize", lambda self, command, png, page: pages.append(page) or "")
-    return pages
+    started: list[list[str]] = []
+
+    def start(self, command):
+        started.append(command)
+        raise AssertionError("the text pass started tesseract")
+
+    monkeypatch.setattr(Ocr, "_start", start)
+    return started
 
 
 def small_scan(pages: int) -> bytes:

@@ -81,7 +81,7 @@ def test_the_text_pass_hands_a_document_of_pictures_to_the_ocr_workers_and_ocrs_
     def no_ocr(*_):
         raise AssertionError("the text pass OCR'd a picture")
 
-    monkeypatch.setattr("docintake.ingestor.adapters.parsers.ocr.Ocr._recognize", no_ocr)
+    monkeypatch.setattr("docintake.ingestor.adapters.parsers.ocr.Ocr._start", no_ocr)
     with pytest.raises(NeedsOcr) as handed_on:
         parse(tmp_path, "invoices.docx", docx_of_pictures(INVOICE_PICTURE, RECEIPT_PICTURE), deferred=True)
 

@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,34 +107,42 @@ class Ocr:
         written.replace(self.options.progress_path)
 
     def read(self, pages: Iterable[tuple[Image.Image, float | None, int]]) -> Iterator[str]:
-        """The text tesseract reads in each (image, dpi, page number) of `pages`, else IngestError. The next page
-        is taken from `pages` (rendered, decoded) and encoded while tesseract reads this one."""
-        reader = ThreadPoolExecutor(1, thread_name_prefix="tesseract")
-        previous: Future[str] | None = None
-        try:
-            for image, dpi, page in pages:
-                reading = reader.submit(self._recognize, *self._command(image, dpi), page)
-                if previous is not None:
-                    yield previous.result()
-                previous = reading
-            if previous is not None:
-                yield previous.result()
-        finally:
-            reader.shutdown(wait=False, cancel_futures=True)
+        """The text tesseract reads in each (image, dpi, page number) of `pages`, else IngestError.
 
-    def _command(self, image: Image.Image, dpi: float | None) -> tuple[list[str], bytes]:
+        While tesseract reads a page, a thread takes the next one from `pages` (rendered or decoded) and encodes
+        it. tesseract is started only while that thread is idle: the child runs Python before it execs
+        (_in_the_child), which is safe only when no other thread is in the middle of something."""
+        upcoming = iter(pages)
+        preparer = ThreadPoolExecutor(1, thread_name_prefix="ocr-page")
+        try:
+            prepared = self._prepare(upcoming)
+            while prepared is not None:
+                command, png, page = prepared
+                tesseract = self._start(command)
+                following = preparer.submit(self._prepare, upcoming)
+                yield self._text(tesseract, png, page)
+                prepared = following.result()
+        finally:
+            preparer.shutdown(wait=True, cancel_futures=True)  # the caller may close what the pages come from
+
+    def _prepare(self, pages: Iterator[tuple[Image.Image, float | None, int]]) -> tuple[list[str], bytes, int] | None:
+        """The next page's tesseract command, its image as PNG, and its number; None after the last."""
+        taken = next(pages, None)
+        if taken is None:
+            return None
+        image, dpi, page = taken
         png, scale, clean = _png(image)
         command = [TESSERACT, "stdin", "stdout", "-l", self.languages, *TESSERACT_OPTIONS]
         if not clean:
             command += SAUVOLA
         if dpi:
             command += ["--dpi", str(max(round(dpi * scale), 1))]
-        return command, png
+        return command, png, page
 
-    def _recognize(self, command: list[str], png: bytes, page: int) -> str:
+    def _start(self, command: list[str]) -> "subprocess.Popen[bytes]":
         try:
-            done = subprocess.run(
-                command, input=png, capture_output=True, check=False, timeout=self.options.page_timeout_seconds,
+            return subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env={**os.environ, "OMP_THREAD_LIMIT": "1"}, preexec_fn=_in_the_child,
             )
         except FileNotFoundError as exc:
@@ -144,13 +152,19 @@ class Ocr:
                 "(Debian packages tesseract-ocr and tesseract-ocr-eng)",
                 retryable=True,
             ) from exc
+
+    def _text(self, tesseract: "subprocess.Popen[bytes]", png: bytes, page: int) -> str:
+        try:
+            output, error_output = tesseract.communicate(png, timeout=self.options.page_timeout_seconds)
         except subprocess.TimeoutExpired:
+            tesseract.kill()
+            tesseract.communicate()
             raise IngestError(
                 OCR_TIMEOUT,
                 f"OCR of page {page} took longer than {self.options.page_timeout_seconds:g} s and was stopped "
                 "(DOCINTAKE_OCR_PAGE_TIMEOUT_SECONDS)",
             ) from None
-        errors = done.stderr.decode(errors="replace")
+        errors = error_output.decode(errors="replace")
         if missing := _FAILED_LANGUAGE.findall(errors):
             raise IngestError(
                 OCR_FAILED,
@@ -158,12 +172,12 @@ class Ocr:
                 f"(Debian package {', '.join(debian_package(code) for code in missing)})",
                 retryable=True,
             )
-        if done.returncode != 0:
-            last = errors.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        if tesseract.returncode != 0:
+            last = errors.strip().splitlines()[-1:] or [f"exit code {tesseract.returncode}"]
             raise IngestError(OCR_FAILED, f"OCR of page {page} failed: tesseract said {last[0]!r}")
         self.done += 1
         self._report()
-        return done.stdout.decode("utf-8", errors="replace").replace("\f", "\n")
+        return output.decode("utf-8", errors="replace").replace("\f", "\n")
 
 
 def read_progress(path: Path) -> tuple[int, int] | None:
