@@ -10,13 +10,14 @@ say), against the servers of DOCINTAKE_*.
   batches of 100, each under its path in the corpus, waits for every batch to finish and prints, per extension,
   files ingested and failed (a status names a file by its base name: files of one name in two folders count
   under the outcome of one of them), then each failure with its error code and reason, and the seconds it all took.
-- `latency`: a batch of 50 text files to warm the services up, then 50 alone, then the same 50 behind a scan of
-  `--scan-pages` pages (rendered from known text at 300 dpi) first in the same batch; prints each run's text-file
-  latency (from the start of the upload to the file's DocumentIngested) at p50 and p95, and their ratio. Then the
-  scan's OCR pass (from its OcrRequested to its DocumentIngested) in pages per minute, beside Debian's `tesseract`
-  run on the same page images (encoded beforehand) one after another in this process (one thread each, as the
-  ingestor runs it), with tesseract's defaults (what the ingestor runs on these pages of ink on white) and with
-  Sauvola's thresholding (what it runs on a page with grey in it).
+- `latency`: a batch of 50 text files to warm the services up; then `--rounds` rounds (3) of the same 50 alone
+  and the same 50 behind a scan of `--scan-pages` pages (rendered from known text at 300 dpi) first in the same
+  batch, each round waiting for the scan's outcome; prints each run's text-file latency (from the start of the
+  upload to the file's DocumentIngested) at p50 and p95, and the ratio of the rounds' median p95s. Then the
+  scan's OCR pass (from its OcrRequested to its DocumentIngested, the rounds' median) in pages per minute,
+  beside Debian's `tesseract` run on the same page images (encoded beforehand) one after another in this process
+  (one thread each, as the ingestor runs it), with tesseract's defaults (what the ingestor runs on these pages of
+  ink on white) and with Sauvola's thresholding (what it runs on a page with grey in it).
 """
 
 import argparse
@@ -171,18 +172,28 @@ def plain_tesseract_seconds(pages: list[bytes], options: Sequence[str]) -> float
     return time.perf_counter() - started
 
 
-async def latency_run(settings: Settings, scan_pages: int) -> None:
+async def latency_run(settings: Settings, scan_pages: int, rounds: int) -> None:
     pages = [scans.text_image(f"Page {page}. {scans.MINUTES}") for page in range(1, scan_pages + 1)]
+    scan = scans.scanned_pdf(pages)
+    p95s: dict[str, list[float]] = {"alone": [], "behind": []}
+    ocr_runs: list[float] = []
     async with Running(settings, {"DOCINTAKE_OCR_MAX_PAGES": str(scan_pages)}) as api:
         await text_latencies(api, settings, None)  # warms the services up; not counted
-        alone, _ = await text_latencies(api, settings, None)
-        behind, ocr_seconds = await text_latencies(api, settings, scans.scanned_pdf(pages))
-    p95_alone, p95_behind = (statistics.quantiles(run, n=100)[94] for run in (alone, behind))
-    for label, run in (("alone", alone), (f"behind a {scan_pages}-page scan", behind)):
-        quantiles = statistics.quantiles(run, n=100)
-        print(f"{TEXT_FILES} text files {label}: p50 {quantiles[49]:.2f} s, p95 {quantiles[94]:.2f} s")
-    print(f"p95 behind the scan / p95 alone: {p95_behind / p95_alone:.2f}")
-    print(f"OCR of the {scan_pages}-page scan by the OCR worker: {ocr_seconds:.1f} s = "
+        for number in range(1, rounds + 1):
+            alone, _ = await text_latencies(api, settings, None)
+            behind, ocr_seconds = await text_latencies(api, settings, scan)  # returns once the scan is done too
+            ocr_runs.append(ocr_seconds)
+            for label, run in (("alone", alone), ("behind", behind)):
+                quantiles = statistics.quantiles(run, n=100)
+                p95s[label].append(quantiles[94])
+                print(f"round {number}: {TEXT_FILES} text files {label}: p50 {quantiles[49]:.2f} s, "
+                      f"p95 {quantiles[94]:.2f} s")
+            print(f"round {number}: OCR of the scan by the OCR worker {ocr_seconds:.1f} s")
+    alone_p95, behind_p95 = statistics.median(p95s["alone"]), statistics.median(p95s["behind"])
+    print(f"median p95 over {rounds} rounds: alone {alone_p95:.2f} s, behind the scan {behind_p95:.2f} s; "
+          f"behind / alone {behind_p95 / alone_p95:.2f}")
+    ocr_seconds = statistics.median(ocr_runs)
+    print(f"OCR of the {scan_pages}-page scan by the OCR worker, median of {rounds}: {ocr_seconds:.1f} s = "
           f"{scan_pages / ocr_seconds * 60:.1f} pages/min")
     encoded = [scans.encoded(page, "PNG") for page in pages]
     for label, options in (("its defaults", TESSERACT_OPTIONS), ("Sauvola's thresholding",
@@ -200,12 +211,13 @@ def main() -> None:
                         default=Path(os.environ.get("DOCINTAKE_CORPUS_DIR", DEFAULT_CORPUS)))
     latency = commands.add_parser("latency")
     latency.add_argument("--scan-pages", type=int, default=100)
+    latency.add_argument("--rounds", type=int, default=3, help="rounds of the two runs; their medians compare")
     arguments = parser.parse_args()
     settings = Settings()
     if arguments.command == "corpus":
         asyncio.run(corpus_run(settings, arguments.corpus))
     else:
-        asyncio.run(latency_run(settings, arguments.scan_pages))
+        asyncio.run(latency_run(settings, arguments.scan_pages, arguments.rounds))
 
 
 if __name__ == "__main__":

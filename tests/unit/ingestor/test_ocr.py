@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -230,6 +231,18 @@ def test_tesseract_runs_below_the_process_that_starts_it(write, monkeypatch, tmp
     document = parse_file(write("invoice.png", scans.encoded(scans.text_image(scans.INVOICE), "PNG")), "invoice.png")
 
     assert int(text(document)) == os.nice(0) + ocr_module.OCR_NICENESS
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have a niceness of their own on Linux only")
+def test_the_pages_after_the_first_are_prepared_as_low_as_tesseract_runs(write, monkeypatch):
+    prepared_at: list[int] = []
+    encode = ocr_module._png
+    monkeypatch.setattr(ocr_module, "_png", lambda image: prepared_at.append(os.nice(0)) or encode(image))
+    pages = [scans.text_image(scans.INVOICE, size=(1240, 400))] * 3
+
+    parse_file(write("fax.tiff", scans.multipage_tiff(pages)), "fax.tiff")
+
+    assert prepared_at == [os.nice(0)] + [os.nice(0) + ocr_module.OCR_NICENESS] * 2
 
 
 def test_a_language_that_is_not_installed_fails_naming_its_debian_package(write):

@@ -7,7 +7,7 @@ it runs past its time limit and cannot take the parser process down with it. tes
 (OMP_THREAD_LIMIT=1): the parser pool's processes are the parallelism, and OpenMP threads make a page several
 times slower on a small machine. While tesseract reads a page, the next one is rendered and encoded. tesseract
 runs below everything else on the machine (OCR_NICENESS): a scan gets the CPU the text pass, the services and the
-servers leave, and never slows them.
+servers leave, and never slows them; so does the thread that renders and encodes the next page.
 """
 
 import ctypes
@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ class Ocr:
         it. tesseract is started only while that thread is idle: the child runs Python before it execs
         (_in_the_child), which is safe only when no other thread is in the middle of something."""
         upcoming = iter(pages)
-        preparer = ThreadPoolExecutor(1, thread_name_prefix="ocr-page")
+        preparer = ThreadPoolExecutor(1, thread_name_prefix="ocr-page", initializer=_below_everything)
         try:
             prepared = self._prepare(upcoming)
             while prepared is not None:
@@ -209,6 +210,12 @@ def _png(image: Image.Image) -> tuple[bytes, float, bool]:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def _below_everything() -> None:
+    """The thread that prepares pages runs as low as tesseract; Linux gives each thread a niceness of its own."""
+    if sys.platform == "linux":
+        os.nice(OCR_NICENESS)
 
 
 def _in_the_child() -> None:
