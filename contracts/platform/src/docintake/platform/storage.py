@@ -82,7 +82,8 @@ class _QueueReader(io.RawIOBase):
             else:
                 self._buffer += chunk
         size = len(self._buffer) if size < 0 else min(size, len(self._buffer))
-        data = bytes(self._buffer[:size])
+        with memoryview(self._buffer) as buffered:
+            data = bytes(buffered[:size])  # one copy of a part, not two
         del self._buffer[:size]
         return data
 
